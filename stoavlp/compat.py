@@ -1,0 +1,146 @@
+"""The one place where stoavlp patches third-party packages.
+
+Applied once by ``import stoavlp``; every fix is idempotent and documented
+here rather than scattered over the code base.
+
+1. **mmengine checkpoint loading on torch >= 2.6.**
+   ``torch.load`` defaults to ``weights_only=True`` since torch 2.6, while
+   mmengine 0.10.7 training checkpoints pickle ``HistoryBuffer`` objects and
+   numpy arrays (``load_checkpoint``/``resume`` fail with ``UnpicklingError:
+   Weights only load failed``). Allow-listing those types is not an option:
+   mmengine checkpoints also need ``builtins.getattr``, which would make the
+   "safe" unpickler unsafe.
+
+   **Trust boundary (decided here, once):**
+
+   - Files given to MMEngine's loader (``load_from``, ``--resume``,
+     ``init_cfg=dict(type='Pretrained')``) are checkpoints written by this
+     project's own runs or by ``tools/model_converters``. They are loaded with
+     ``weights_only=False`` (full unpickling), via the local-file scheme
+     re-registered below.
+   - External weights (OpenAI CLIP, HF CLIP directories, the official
+     STOA-VLP release) are only read by :func:`load_external_checkpoint`,
+     which always uses ``weights_only=True``. Never route a downloaded file
+     through ``load_from``; convert it first.
+
+2. **mmaction2 1.2.0 packaging.** The wheel lacks
+   ``mmaction/models/localizers/drn/`` (``import mmaction.models`` fails
+   with ``No module named 'mmaction.models.localizers.drn'``). We register
+   an importable stand-in whose ``DRN`` raises a clear error when built.
+   Its VindLU code also imports ``apply_chunking_to_forward``,
+   ``find_pruneable_heads_and_indices`` and ``prune_linear_layer`` from
+   ``transformers.modeling_utils`` (moved to ``transformers.pytorch_utils``);
+   a meta-path hook re-exports them the moment ``mmaction.models`` is first
+   imported, so ``import stoavlp`` itself stays cheap.
+"""
+import importlib.abc
+import os.path as osp
+import sys
+import types
+
+import torch
+
+_APPLIED = False
+
+_DRN_PKG = 'mmaction.models.localizers.drn'
+
+
+def load_external_checkpoint(path, map_location='cpu'):
+    """Load third-party weights safely (``weights_only=True``).
+
+    Args:
+        path (str): A ``.pt``/``.pth``/``.bin`` file holding tensors.
+        map_location (str | torch.device): Defaults to ``'cpu'``.
+
+    Returns:
+        Any: The deserialised object (normally a state dict).
+    """
+    path = osp.expanduser(path)
+    if not osp.isfile(path):
+        raise FileNotFoundError(f'Checkpoint file not found: {path}')
+    return torch.load(path, map_location=map_location, weights_only=True)
+
+
+def _load_own_checkpoint(filename, map_location=None):
+    """mmengine local-file scheme for checkpoints this project wrote."""
+    filename = osp.expanduser(filename)
+    if not osp.isfile(filename):
+        raise FileNotFoundError(f'{filename} can not be found.')
+    # Own training state (optimizer, message hub, numpy RNG): trusted, see
+    # the module docstring.
+    return torch.load(filename, map_location=map_location, weights_only=False)
+
+
+def _patch_mmengine_checkpoint_loader():
+    from mmengine.runner.checkpoint import CheckpointLoader
+    CheckpointLoader.register_scheme(
+        prefixes='', loader=_load_own_checkpoint, force=True)
+
+
+class _MissingDRN:
+    """Stand-in for the DRN localizer missing from the mmaction2 wheel."""
+
+    def __init__(self, *args, **kwargs):
+        raise ImportError(
+            'mmaction2 1.2.0 ships without mmaction/models/localizers/drn; '
+            'DRN is unavailable (stoavlp registered this stand-in only so '
+            'that `import mmaction.models` works).')
+
+
+def _stub_mmaction_drn():
+    if _DRN_PKG in sys.modules:
+        return
+    try:
+        import importlib.util
+        if importlib.util.find_spec('mmaction') is None:
+            return
+        spec = importlib.util.find_spec('mmaction.models.localizers')
+    except (ImportError, ValueError):
+        spec = None
+    if spec is not None and spec.submodule_search_locations:
+        for loc in spec.submodule_search_locations:
+            if osp.isdir(osp.join(loc, 'drn')):
+                return  # a complete mmaction2 install: nothing to fix
+    pkg = types.ModuleType(_DRN_PKG)
+    pkg.__path__ = []
+    mod = types.ModuleType(_DRN_PKG + '.drn')
+    mod.DRN = _MissingDRN
+    pkg.drn = mod
+    sys.modules[_DRN_PKG] = pkg
+    sys.modules[_DRN_PKG + '.drn'] = mod
+
+
+def _reexport_transformers_helpers():
+    try:
+        import transformers.modeling_utils as modeling_utils
+        import transformers.pytorch_utils as pytorch_utils
+    except ImportError:
+        return
+    for name in ('apply_chunking_to_forward',
+                 'find_pruneable_heads_and_indices', 'prune_linear_layer'):
+        if not hasattr(modeling_utils, name) and hasattr(pytorch_utils, name):
+            setattr(modeling_utils, name, getattr(pytorch_utils, name))
+
+
+class _MMActionModelsHook(importlib.abc.MetaPathFinder):
+    """Applies the transformers re-export right before mmaction.models."""
+
+    def find_spec(self, fullname, path=None, target=None):
+        if fullname == 'mmaction.models':
+            sys.meta_path.remove(self)
+            _reexport_transformers_helpers()
+        return None  # let the regular finders import the module
+
+
+def apply():
+    """Apply every fix once (idempotent)."""
+    global _APPLIED
+    if _APPLIED:
+        return
+    _APPLIED = True
+    _patch_mmengine_checkpoint_loader()
+    _stub_mmaction_drn()
+    if 'mmaction.models' in sys.modules:
+        _reexport_transformers_helpers()
+    elif not any(isinstance(f, _MMActionModelsHook) for f in sys.meta_path):
+        sys.meta_path.insert(0, _MMActionModelsHook())

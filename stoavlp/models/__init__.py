@@ -1,0 +1,1 @@
+"""Backbones, necks, heads, losses and algorithms are added with the model milestone."""
