@@ -1,0 +1,90 @@
+"""The third-party fixes applied by ``import stoavlp``."""
+import pickle
+import subprocess
+import sys
+
+import pytest
+import torch
+import torch.nn as nn
+from mmengine.model import BaseModel
+from mmengine.runner import Runner
+from torch.utils.data import Dataset
+
+from stoavlp.compat import load_external_checkpoint
+
+
+def test_mmaction_models_import_in_fresh_interpreter():
+    code = ('import stoavlp, mmaction.models; '
+            'from mmaction.registry import MODELS; '
+            'assert MODELS.get("Recognizer3D") is not None; '
+            'from mmaction.models.localizers.drn.drn import DRN; print("ok")')
+    out = subprocess.run([sys.executable, '-c', code], capture_output=True,
+                         text=True, timeout=300)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.strip().endswith('ok')
+
+
+class _TinyModel(BaseModel):
+
+    def __init__(self):
+        super().__init__()
+        self.linear = nn.Linear(2, 1)
+
+    def forward(self, inputs, data_samples=None, mode='loss'):
+        return dict(loss=self.linear(torch.stack(inputs)).pow(2).mean())
+
+
+class _Data(Dataset):
+
+    def __len__(self):
+        return 8
+
+    def __getitem__(self, i):
+        return dict(inputs=torch.full((2, ), float(i)))
+
+
+def _runner(work_dir, max_epochs, **kwargs):
+    return Runner(
+        model=_TinyModel(),
+        work_dir=str(work_dir),
+        train_dataloader=dict(
+            dataset=_Data(),
+            batch_size=4,
+            sampler=dict(type='DefaultSampler', shuffle=False)),
+        optim_wrapper=dict(optimizer=dict(type='SGD', lr=0.01)),
+        train_cfg=dict(by_epoch=True, max_epochs=max_epochs),
+        default_hooks=dict(
+            checkpoint=dict(type='CheckpointHook', interval=1)),
+        default_scope='stoavlp',
+        **kwargs)
+
+
+def test_mmengine_checkpoint_resume_and_load(tmp_path):
+    first = _runner(tmp_path, max_epochs=1)
+    first.train()
+    trained = first.model.linear.weight.detach().clone()
+    # resume (optimizer, message hub with HistoryBuffer, RNG state)
+    resumed = _runner(tmp_path, max_epochs=2, resume=True)
+    resumed.train()
+    assert resumed.epoch == 2
+    # load_from restores the same weights into a fresh model
+    loaded = _runner(tmp_path / 'other', max_epochs=1,
+                     load_from=str(tmp_path / 'epoch_1.pth'))
+    loaded.load_or_resume()
+    torch.testing.assert_close(loaded.model.linear.weight, trained)
+
+
+class _Payload:
+    """An arbitrary object: a weights-only load must refuse it."""
+
+
+def test_external_weights_load_weights_only(tmp_path):
+    good = tmp_path / 'good.pt'
+    torch.save({'w': torch.ones(2)}, good)
+    assert load_external_checkpoint(str(good))['w'].sum() == 2
+    bad = tmp_path / 'bad.pt'
+    torch.save({'w': torch.ones(2), 'x': _Payload()}, bad)
+    with pytest.raises(pickle.UnpicklingError):
+        load_external_checkpoint(str(bad))
+    with pytest.raises(FileNotFoundError, match='missing.pt'):
+        load_external_checkpoint(str(tmp_path / 'missing.pt'))

@@ -1,0 +1,80 @@
+"""Command-line tools: help, argument conventions, launch scripts."""
+import os.path as osp
+import subprocess
+import sys
+
+import pytest
+
+ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+
+
+@pytest.mark.parametrize('tool', ['tools/train.py', 'tools/test.py'])
+def test_help(tool):
+    out = subprocess.run([sys.executable, tool, '--help'], cwd=ROOT,
+                         capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr[-2000:]
+    for flag in ('--work-dir', '--cfg-options', '--launcher'):
+        assert flag in out.stdout
+    if tool.endswith('train.py'):
+        for flag in ('--resume', '--amp', '--auto-scale-lr', '--seed',
+                     '--deterministic'):
+            assert flag in out.stdout
+
+
+def _load(tool):
+    import importlib.util
+    spec = importlib.util.spec_from_file_location(
+        osp.basename(tool)[:-3] + '_tool', osp.join(ROOT, tool))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.parametrize('spelling', ['--local-rank', '--local_rank'])
+def test_local_rank_spellings(spelling, monkeypatch):
+    monkeypatch.delenv('LOCAL_RANK', raising=False)
+    train = _load('tools/train.py')
+    args = train.parse_args(['cfg.py', spelling, '3'])
+    assert args.local_rank == 3
+    assert __import__('os').environ['LOCAL_RANK'] == '3'
+
+
+def test_train_merge_args_resume_and_workdir():
+    from mmengine.config import Config
+    train = _load('tools/train.py')
+    cfg = Config(dict(optim_wrapper=dict(optimizer=dict(type='SGD'))))
+    args = train.parse_args(['configs/x/my_exp.py', '--resume', '--amp',
+                             '--cfg-options', 'a.b=3'])
+    cfg = train.merge_args(cfg, args)
+    assert cfg.resume is True and cfg.load_from is None
+    assert cfg.work_dir == osp.join('./work_dirs', 'my_exp')
+    assert cfg.optim_wrapper.type == 'AmpOptimWrapper'
+    assert cfg.a.b == 3
+    args = train.parse_args(['c.py', '--resume', 'ckpt.pth'])
+    cfg = train.merge_args(Config(dict()), args)
+    assert cfg.resume is True and cfg.load_from == 'ckpt.pth'
+
+
+@pytest.mark.parametrize('script', ['dist_train.sh', 'dist_test.sh',
+                                    'slurm_train.sh', 'slurm_test.sh',
+                                    'setup.sh', 'run_tests.sh', 'run_demo.sh',
+                                    'install_mmcv_full.sh'])
+def test_shell_scripts_parse(script):
+    out = subprocess.run(['bash', '-n', osp.join(ROOT, 'tools', script)],
+                         capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+
+
+def test_dist_train_uses_torchrun_with_pytorch_launcher(tmp_path):
+    # A fake torchrun on PATH records its arguments.
+    fake = tmp_path / 'torchrun'
+    fake.write_text('#!/bin/sh\necho "$@" > "$(dirname "$0")/args"\n')
+    fake.chmod(0o755)
+    env = dict(__import__('os').environ, PATH=f'{tmp_path}:/usr/bin:/bin',
+               NNODES='2', NODE_RANK='1', MASTER_ADDR='10.0.0.1')
+    subprocess.run(['bash', 'tools/dist_train.sh', 'cfg.py', '8', '--amp'],
+                   cwd=ROOT, env=env, check=True)
+    args = (tmp_path / 'args').read_text().split()
+    assert '--nproc_per_node=8' in args and '--nnodes=2' in args
+    assert '--node_rank=1' in args and '--master_addr=10.0.0.1' in args
+    assert args[-4:] == ['cfg.py', '--launcher', 'pytorch', '--amp']

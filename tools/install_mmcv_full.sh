@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# Build and install full mmcv 2.1.0 (compiled ops: RoIAlign, nms, ...) into
+# the active Python environment. Needed only for mmdet detectors
+# (tools/data/extract_objects.py) and mmcv's RoIAlign; everything else works
+# with mmcv-lite.
+#
+#   source .venv/bin/activate && bash tools/install_mmcv_full.sh
+#
+# Idempotent: does nothing when `mmcv.ops` already imports. There is no
+# binary wheel for torch 2.14 on the registry, so it compiles from the sdist:
+# about 12 minutes on 2 cores (MAX_JOBS=2). What the build needs
+# (docs: ../shared/spec/environment.md):
+#   - setuptools<81 (mmcv's setup.py imports pkg_resources),
+#   - -std=c++20 instead of -std=c++17 (ATen of torch 2.14 requires C++20),
+#   - --no-build-isolation (build against the installed torch) and
+#     --no-cache-dir (a cached wheel may be built against another torch).
+set -euo pipefail
+PYTHON=${PYTHON:-python}
+MMCV_VERSION=${MMCV_VERSION:-2.1.0}
+
+if "$PYTHON" -c "import mmcv.ops" >/dev/null 2>&1; then
+    echo "full mmcv is already installed: $("$PYTHON" -c 'import mmcv; print(mmcv.__version__)')"
+    exit 0
+fi
+
+start=$(date +%s)
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+
+echo "[1/4] build requirements"
+"$PYTHON" -m pip install -q 'setuptools<81' ninja
+
+echo "[2/4] fetching the mmcv $MMCV_VERSION source distribution"
+# --no-build-isolation: reading the sdist's metadata already needs
+# pkg_resources, i.e. the setuptools<81 installed above.
+"$PYTHON" -m pip download --no-deps --no-binary :all: --no-build-isolation \
+    "mmcv==$MMCV_VERSION" -d "$work" -q
+tar -xzf "$work"/mmcv-"$MMCV_VERSION".tar.gz -C "$work"
+src="$work/mmcv-$MMCV_VERSION"
+
+echo "[3/4] patching setup.py for torch >= 2.10 (C++20)"
+sed -i 's/-std=c++17/-std=c++20/g' "$src/setup.py"
+
+echo "[4/4] compiling (about 12 min with MAX_JOBS=2; set MAX_JOBS for more cores)"
+"$PYTHON" -m pip uninstall -y -q mmcv-lite || true
+MMCV_WITH_OPS=1 MAX_JOBS=${MAX_JOBS:-2} FORCE_CUDA=${FORCE_CUDA:-0} \
+    "$PYTHON" -m pip install --no-build-isolation --no-cache-dir "$src"
+
+"$PYTHON" -c "import mmcv, mmcv.ops; print('mmcv', mmcv.__version__, 'with ops installed')"
+echo "done in $(( $(date +%s) - start )) s"

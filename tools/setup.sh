@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Create (or update) the project environment in .venv: pinned requirements
+# (offline-installable, see requirements/) and stoavlp in editable mode.
+# Idempotent: a second run with unchanged requirements returns in seconds.
+#
+#   bash tools/setup.sh          # PYTHON=python3.11 to pick the interpreter
+set -euo pipefail
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+cd "$ROOT"
+PYTHON=${PYTHON:-python3}
+VENV=${VENV:-.venv}
+
+if [ ! -x "$VENV/bin/python" ]; then
+    echo "[setup] creating $VENV with $($PYTHON --version)"
+    "$PYTHON" -m venv "$VENV"
+fi
+
+stamp="$VENV/.stoavlp-setup"
+want=$(cat requirements.txt requirements/*.txt setup.py | sha256sum | cut -d' ' -f1)
+if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ] \
+        && "$VENV/bin/python" -c "import stoavlp" >/dev/null 2>&1; then
+    echo "[setup] $VENV is up to date"
+    exit 0
+fi
+
+start=$(date +%s)
+echo "[setup] installing pinned requirements (about 2 min on a fresh machine)"
+"$VENV/bin/python" -m pip install -q --upgrade pip
+"$VENV/bin/python" -m pip install -q -r requirements.txt
+"$VENV/bin/python" -m pip install -q --no-deps --no-build-isolation -e .
+"$VENV/bin/python" -c "import stoavlp, mmaction.models; print('[setup] stoavlp', stoavlp.__version__, 'and mmaction.models import fine')" 2>/dev/null
+echo "$want" > "$stamp"
+echo "[setup] done in $(( $(date +%s) - start )) s"
