@@ -1,0 +1,177 @@
+"""Caption tokenization with noun/verb token masks."""
+import numpy as np
+from mmcv.transforms import BaseTransform
+
+from stoavlp.datasets.text import CLIPTokenizer, SpacyPOSTagger  # noqa: F401
+from stoavlp.registry import TOKENIZERS, TRANSFORMS
+
+_PIECE_RULES = ('last', 'first', 'all')
+_DEFAULT_KEYS = dict(
+    text='text',
+    token_ids='token_ids',
+    attention_mask='attention_mask',
+    noun_mask='noun_mask',
+    verb_mask='verb_mask')
+
+
+def _build(cfg):
+    if cfg is None or not isinstance(cfg, dict):
+        return cfg  # None, or an already built object
+    return TOKENIZERS.build(cfg)
+
+
+def word_token_mask(word_spans, offsets, length, rule='last'):
+    """Mark the BPE tokens of words.
+
+    Args:
+        word_spans (Sequence[tuple[int, int]]): Character spans of words.
+        offsets (np.ndarray): (m, 2) character spans of ALL m BPE pieces of
+            the text (untruncated, no special tokens).
+        length (int): Context length L; piece ``p`` sits at position
+            ``p + 1`` (after SOT) and is kept iff ``p + 1 < L - 1``.
+        rule (str): ``'last'``, ``'first'`` or ``'all'`` pieces of a word.
+
+    Returns:
+        np.ndarray: (L,) bool mask.
+    """
+    mask = np.zeros((length, ), dtype=bool)
+    if not len(offsets):
+        return mask
+    starts, ends = offsets[:, 0], offsets[:, 1]
+    for s, e in word_spans:
+        # Pieces overlapping the word. A piece crossing a word boundary
+        # (spaCy "do|n't" vs BPE "don|'t") belongs to both words.
+        hit = np.nonzero((starts < e) & (ends > s))[0]
+        if not len(hit):
+            continue
+        if rule == 'last':
+            hit = hit[-1:]
+        elif rule == 'first':
+            hit = hit[:1]
+        pos = hit + 1
+        mask[pos[pos < length - 1]] = True
+    return mask
+
+
+@TRANSFORMS.register_module()
+class TokenizeText(BaseTransform):
+    """Tokenize captions with CLIP BPE and mark noun and verb tokens.
+
+    Noun/verb masks come from spaCy word spans aligned to BPE tokens through
+    character offsets. For a word split into several BPE pieces,
+    ``piece_rule`` chooses which pieces count:
+
+    - ``'last'`` (default): only the last piece. CLIP's text encoder is
+      causal, so only the last piece's output has attended to the whole
+      word. If that piece is truncated away, the word is not marked.
+    - ``'first'``: only the first piece.
+    - ``'all'``: every piece.
+
+    Special tokens and padding are never nouns/verbs; tokens truncated away
+    are simply absent. A caption without nouns or verbs is a valid sample
+    with all-zero masks.
+
+    Required Keys:
+
+    - text (str | list[str]): One caption, or n captions.
+
+    Added Keys:
+
+    - token_ids (np.ndarray): int64, (L,) for a str, (n, L) for a list;
+      SOT + BPE ids + EOT, padded with 0.
+    - attention_mask (np.ndarray): int64, same shape, 1 on SOT..EOT.
+    - noun_mask (np.ndarray): bool, same shape.
+    - verb_mask (np.ndarray): bool, same shape.
+
+    Args:
+        tokenizer (dict | CLIPTokenizer, optional): Config (``TOKENIZERS``)
+            or object. None means ``dict(type='CLIPTokenizer',
+            max_length=32)``.
+        pos_tagger (dict | SpacyPOSTagger | str, optional): Config or
+            object; ``None`` gives all-zero noun/verb masks. Defaults to
+            ``'default'``, i.e. ``dict(type='SpacyPOSTagger')``.
+        piece_rule (str): ``'last'``, ``'first'`` or ``'all'``. Defaults to
+            ``'last'``.
+        keys (dict, optional): Renames of the result keys, e.g.
+            ``dict(text='caption')``; keys not given keep the names above.
+    """
+
+    def __init__(self,
+                 tokenizer=None,
+                 pos_tagger='default',
+                 piece_rule='last',
+                 keys=None):
+        if piece_rule not in _PIECE_RULES:
+            raise ValueError(f'piece_rule must be one of {_PIECE_RULES}, '
+                             f'got {piece_rule!r}')
+        unknown = set(keys or {}) - set(_DEFAULT_KEYS)
+        if unknown:
+            raise KeyError(f'Unknown keys {sorted(unknown)}; valid: '
+                           f'{sorted(_DEFAULT_KEYS)}')
+        if tokenizer is None:
+            tokenizer = dict(type='CLIPTokenizer', max_length=32)
+        if pos_tagger == 'default':
+            pos_tagger = dict(type='SpacyPOSTagger')
+        self.tokenizer = _build(tokenizer)
+        self.pos_tagger = _build(pos_tagger)
+        self.piece_rule = piece_rule
+        self.keys = {**_DEFAULT_KEYS, **(keys or {})}
+
+    def encode(self, texts):
+        """Tokenize and tag n texts.
+
+        Args:
+            texts (list[str]): n texts.
+
+        Returns:
+            dict[str, np.ndarray]: ``token_ids``, ``attention_mask``,
+            ``noun_mask``, ``verb_mask``, each (n, L).
+        """
+        pieces = self.tokenizer.encode_pieces(texts)
+        packed = self.tokenizer.pack(pieces)
+        length = packed['input_ids'].shape[1]
+        noun = np.zeros((len(texts), length), dtype=bool)
+        verb = np.zeros((len(texts), length), dtype=bool)
+        if self.pos_tagger is not None:
+            if len(texts) == 1:
+                tags = [self.pos_tagger(texts[0])]
+            else:
+                tags = self.pos_tagger.tag_many(texts)
+            for i, ((_, offs), spans) in enumerate(zip(pieces, tags)):
+                nouns = [(s, e) for s, e, t in spans if t == 'NOUN']
+                verbs = [(s, e) for s, e, t in spans if t == 'VERB']
+                noun[i] = word_token_mask(nouns, offs, length,
+                                          self.piece_rule)
+                verb[i] = word_token_mask(verbs, offs, length,
+                                          self.piece_rule)
+        return dict(
+            token_ids=packed['input_ids'],
+            attention_mask=packed['attention_mask'],
+            noun_mask=noun,
+            verb_mask=verb)
+
+    def transform(self, results):
+        """Add token ids and masks.
+
+        Args:
+            results (dict): With ``text`` (str | list[str]).
+
+        Returns:
+            dict: ``results`` with the added keys.
+        """
+        text = results[self.keys['text']]
+        single = isinstance(text, str)
+        if not single and not (isinstance(text, (list, tuple))
+                               and all(isinstance(t, str) for t in text)):
+            raise TypeError(
+                f'{self.keys["text"]!r} must be str or list[str], got '
+                f'{type(text).__name__}: {text!r:.80}')
+        out = self.encode([text] if single else list(text))
+        for name, value in out.items():
+            results[self.keys[name]] = value[0] if single else value
+        return results
+
+    def __repr__(self):
+        return (f'{self.__class__.__name__}(tokenizer={self.tokenizer!r}, '
+                f'pos_tagger={self.pos_tagger!r}, '
+                f'piece_rule={self.piece_rule!r}, keys={self.keys!r})')
