@@ -96,7 +96,7 @@ if __name__ == '__main__':
         packages=find_packages(exclude=('configs', 'tools', 'tests',
                                         'projects', 'docs')),
         include_package_data=True,
-        package_data={'stoavlp': ['.mim/**/*', 'datasets/demo/*.json']},
+        package_data={'stoavlp': ['.mim/**/*']},
         python_requires='>=3.9',
         license='Apache License 2.0',
         install_requires=parse_requirements('requirements/runtime.txt'),

@@ -14,12 +14,13 @@ from typing import Callable, Dict, List, Optional, Sequence
 
 from mmengine.dataset import Compose
 
-# mmaction2/stoavlp transforms that read files: any exception they raise is
-# a property of the data, not of the code.
+# mmaction2 transforms that read video files: any exception they raise is a
+# property of the data, not of the code. (LoadObjectDetections raises
+# BadSampleError itself, and a plain error when configured to stop.)
 READER_TRANSFORMS = frozenset({
     'DecordInit', 'DecordDecode', 'PyAVInit', 'PyAVDecode',
     'PyAVDecodeMotionVector', 'OpenCVInit', 'OpenCVDecode', 'PIMSInit',
-    'PIMSDecode', 'RawFrameDecode', 'LoadObjectDetections'
+    'PIMSDecode', 'RawFrameDecode'
 })
 
 # Geometric transforms after which a Flip would break ProjectObjectBoxes.

@@ -1,0 +1,10 @@
+# msvd_qa on the embedded demo data (tools/data/make_demo_dataset.py).
+_base_ = ['../msvd_qa.py']
+
+data_root = 'data/demo/msvd'
+data_prefix = dict(video='../videos', objects='../objects')
+dataset = dict(video_ext='.mp4', data_root=data_root, data_prefix=data_prefix)
+
+train_dataloader = dict(num_workers=2, dataset=dataset)
+val_dataloader = dict(num_workers=2, dataset=dataset)
+test_dataloader = dict(num_workers=2, dataset=dataset)

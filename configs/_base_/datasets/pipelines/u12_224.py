@@ -1,0 +1,36 @@
+# The paper's input: 12 uniformly sampled frames, resized and center-cropped
+# to 224, K=10 boxes per frame, CLIP BPE text of length 32 with noun/verb
+# masks. Dataset configs use these through {{_base_.train_pipeline}}.
+num_frames = 12
+img_size = 224
+max_objects = 10
+text_length = 32
+
+text_transform = dict(
+    type='TokenizeText',
+    tokenizer=dict(type='CLIPTokenizer', max_length=text_length),
+    pos_tagger=dict(type='SpacyPOSTagger'))
+
+train_pipeline = [
+    dict(type='DecordInit'),
+    dict(type='UniformSample', clip_len=num_frames, test_mode=False),
+    dict(type='DecordDecode'),
+    dict(type='LoadObjectDetections', max_objects=max_objects),
+    dict(type='Resize', scale=(-1, img_size)),
+    dict(type='CenterCrop', crop_size=img_size),
+    dict(type='ProjectObjectBoxes'),
+    text_transform,
+    dict(type='PackVideoTextInputs'),
+]
+val_pipeline = [
+    dict(type='DecordInit'),
+    dict(type='UniformSample', clip_len=num_frames, test_mode=True),
+    dict(type='DecordDecode'),
+    dict(type='LoadObjectDetections', max_objects=max_objects),
+    dict(type='Resize', scale=(-1, img_size)),
+    dict(type='CenterCrop', crop_size=img_size),
+    dict(type='ProjectObjectBoxes'),
+    text_transform,
+    dict(type='PackVideoTextInputs'),
+]
+test_pipeline = val_pipeline

@@ -1,0 +1,3 @@
+from .bad_sample_hook import BadSampleHook
+
+__all__ = ['BadSampleHook']
