@@ -1,20 +1,15 @@
 # MSR-VTT multiple choice (evaluation only, 2990 questions).
-_base_ = ['./pipelines/u12_224.py']
+_base_ = ['./video_text_loaders.py']
 
 dataset_type = 'MSRVTTMCDataset'
 data_root = 'data/msrvtt'
 data_prefix = dict(video='videos', objects='objects')
 
+train_dataloader = None
+val_dataloader = None
 test_dataloader = dict(
-    batch_size=8,
-    num_workers=8,
-    persistent_workers=True,
-    sampler=dict(type='DefaultSampler', shuffle=False),
     dataset=dict(
         type=dataset_type,
         ann_file='msrvtt_mc/msrvtt_mc_test.json',
         data_root=data_root,
-        data_prefix=data_prefix,
-        pipeline={{_base_.test_pipeline}},
-        test_mode=True,
-    ))
+        data_prefix=data_prefix))
