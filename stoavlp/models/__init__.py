@@ -1,1 +1,7 @@
-"""Backbones, necks, heads, losses and algorithms are added with the model milestone."""
+"""STOA-VLP models: backbones, necks, heads, losses and algorithms."""
+from .algorithms import *  # noqa: F401,F403
+from .backbones import *  # noqa: F401,F403
+from .data_preprocessors import *  # noqa: F401,F403
+from .heads import *  # noqa: F401,F403
+from .losses import *  # noqa: F401,F403
+from .necks import *  # noqa: F401,F403

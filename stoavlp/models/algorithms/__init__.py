@@ -1,0 +1,4 @@
+from .base import VideoTextModel
+from .pretrain import STOAVLPPretrainer
+
+__all__ = ['STOAVLPPretrainer', 'VideoTextModel']

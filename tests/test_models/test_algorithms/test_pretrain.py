@@ -1,0 +1,131 @@
+"""STOAVLPPretrainer: losses, one-pass PLM, gradient routing, configs."""
+import copy
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+from stoavlp.models.data_preprocessors import stack_field
+from stoavlp.registry import MODELS
+
+LOSSES = ('loss_vtc', 'loss_vtm', 'loss_mlm', 'loss_plm', 'loss_ota',
+          'loss_asp')
+
+
+def build(cfg):
+    torch.manual_seed(0)
+    model = MODELS.build(cfg)
+    model.init_weights()
+    return model
+
+
+def test_all_six_losses_and_finite_on_empty_inputs(tiny_cfg, make_batch,
+                                                   prepare):
+    model = build(tiny_cfg).train()
+    inputs, samples = prepare(model, make_batch())
+    losses = model(inputs, samples, mode='loss')
+    assert set(losses) == set(LOSSES)
+    assert all(torch.isfinite(v) for v in losses.values())
+    for kwargs in (dict(with_objects=False), dict(with_nouns=False),
+                   dict(with_verbs=False)):
+        inputs, samples = prepare(model, make_batch(**kwargs))
+        losses = model(inputs, samples, mode='loss')
+        assert all(torch.isfinite(v) for v in losses.values()), kwargs
+        sum(losses.values()).backward()
+
+
+def test_forward_modes(tiny_cfg, make_batch, prepare):
+    model = build(tiny_cfg).eval()
+    inputs, samples = prepare(model, make_batch())
+    feats = model(inputs, samples, mode='tensor')
+    assert feats['trajectory_tokens'].shape == (3, 3, 32)
+    assert feats['action_tokens'].shape == (3, 2, 32)
+    assert feats['text_feature'].shape == (3, 32)
+    out = model(inputs, samples, mode='predict')
+    assert torch.allclose(out[0].video_feature.norm(), torch.tensor(1.0))
+    with pytest.raises(RuntimeError, match='Invalid mode "train"'):
+        model(inputs, samples, mode='train')
+
+
+def test_bad_configs_fail_at_build(tiny_cfg):
+    cfg = copy.deepcopy(tiny_cfg)
+    cfg['trajectory_encoder'] = None
+    with pytest.raises(ValueError, match='ota_loss needs a '
+                       'trajectory_encoder'):
+        MODELS.build(cfg)
+    cfg = copy.deepcopy(tiny_cfg)
+    cfg['action_layer'] = 1
+    with pytest.raises(ValueError, match=r'action_layer=1 is not among'):
+        MODELS.build(cfg)
+
+
+def plm_loop_reference(model, inputs, samples, split):
+    """The official way: one fusion pass per predicted position, the
+    sequence cut after that position (so later tokens cannot leak)."""
+    video = model.encode_video(inputs, samples)
+    ids = stack_field(samples, 'token_ids')
+    attn = stack_field(samples, 'attention_mask')
+    text = model.encode_text(ids, attn)
+    video_seq = model.video_sequence(video)
+    emb = model.text_encoder.token_embedding.weight
+    logits, targets = [], []
+    for b in range(len(ids)):
+        seq = tuple(x[b:b + 1] if x.dim() > 1 else x for x in video_seq)
+        for p in range(int(split[b]) - 1, int(text['eot_index'][b])):
+            _, fused = model.fuse(seq, text['token_features'][b:b + 1,
+                                                              :p + 1],
+                                  attn[b:b + 1, :p + 1], mode='prefix_lm',
+                                  text_prefix=split[b:b + 1])
+            logits.append(model.lm_head(fused[0, p], emb))
+            targets.append(ids[b, p + 1])
+    return F.cross_entropy(torch.stack(logits), torch.stack(targets))
+
+
+def test_one_pass_plm_equals_the_per_position_loop(tiny_cfg, make_batch,
+                                                   prepare, monkeypatch):
+    model = build(tiny_cfg).eval()
+    inputs, samples = prepare(model, make_batch(seed=3))
+    draws = torch.tensor([0.1, 0.6, 0.95])
+    monkeypatch.setattr(type(model), '_local_uniform',
+                        staticmethod(lambda g, b, *shape: draws[:b]))
+    with torch.no_grad():
+        video = model.encode_video(inputs, samples)
+        ids = stack_field(samples, 'token_ids')
+        attn = stack_field(samples, 'attention_mask')
+        text = model.encode_text(ids, attn)
+        one_pass = model.loss_plm(model.video_sequence(video), text, ids,
+                                  attn, model._generator())
+        split = model.lm_head.plm_loss.sample_split(text['eot_index'], draws)
+        loop = plm_loop_reference(model, inputs, samples, split)
+    assert one_pass.item() == pytest.approx(loop.item(), rel=1e-5)
+
+
+def grads_by_part(model, loss):
+    model.zero_grad()
+    loss.backward(retain_graph=True)
+    parts = {}
+    for name, param in model.named_parameters():
+        part = name.split('.')[0]
+        has = param.grad is not None and param.grad.abs().sum() > 0
+        parts[part] = parts.get(part, False) or bool(has)
+    return {p for p, has in parts.items() if has}
+
+
+def test_gradients_reach_exactly_the_intended_parts(tiny_cfg, make_batch,
+                                                    prepare):
+    model = build(tiny_cfg).train()
+    inputs, samples = prepare(model, make_batch(seed=5))
+    losses = model(inputs, samples, mode='loss')
+    assert grads_by_part(model, losses['loss_ota']) == {
+        'video_encoder', 'trajectory_encoder'}  # not the text encoder
+    assert grads_by_part(model, losses['loss_asp']) == {
+        'video_encoder', 'trajectory_encoder', 'action_encoder'}
+    assert grads_by_part(model, losses['loss_vtc']) == {
+        'video_encoder', 'text_encoder', 'vtc_loss'}
+    fused = {'video_encoder', 'text_encoder', 'trajectory_encoder',
+             'action_encoder', 'fusion_encoder'}
+    assert grads_by_part(model, losses['loss_mlm']) == fused | {'lm_head'}
+    assert grads_by_part(model, losses['loss_plm']) == fused | {'lm_head'}
+    # VTM: positives carry gradients to every encoder, plus the VTM head;
+    # the similarity used to sample negatives does not (logit scale).
+    assert grads_by_part(model, losses['loss_vtm']) == fused | {'vtm_head'}
