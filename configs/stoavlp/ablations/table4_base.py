@@ -1,0 +1,7 @@
+# Table 4 'Base': no trajectory or action tokens, no OTA/ASP (VTC, VTM, MLM, PLM only).
+# The full model (last row) is the main pre-training config.
+_base_ = ['../stoavlp_vit-b16-u12-res224_128xb8-10e_webvid2m-pretrain.py']
+
+model = dict(
+    trajectory_encoder=None, action_encoder=None, ota_loss=None,
+    asp_loss=None)

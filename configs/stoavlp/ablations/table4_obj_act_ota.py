@@ -1,0 +1,5 @@
+# Table 4 '+Obj. +Act. +OTA': action tokens without ASP.
+# The full model (last row) is the main pre-training config.
+_base_ = ['../stoavlp_vit-b16-u12-res224_128xb8-10e_webvid2m-pretrain.py']
+
+model = dict(asp_loss=None)
