@@ -7,10 +7,11 @@ Both models use the paper config's CLIP ViT-B/16 video and text encoders
 six objectives; the VTC-only step is the same config with every STOA-VLP
 part set to None (mean-pooled frames, VTC only). Prints forward+backward
 times, their ratio (goal <= 1.15x) and the FLOPs of each part of the full
-step (torch's FlopCounterMode, forward + backward).
+step (torch's FlopCounterMode, forward).
 """
 import argparse
 import os.path as osp
+import statistics
 import time
 from collections import defaultdict
 
@@ -31,7 +32,7 @@ STOA_PARTS = ('trajectory_encoder', 'action_encoder', 'fusion_encoder',
 def parse_args():
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('--batch', type=int, default=2)
-    parser.add_argument('--repeat', type=int, default=3)
+    parser.add_argument('--repeat', type=int, default=5)
     return parser.parse_args()
 
 
@@ -55,24 +56,35 @@ def step(model, batch):
     return losses
 
 
-def timed_step(model, batch, repeat):
-    step(model, batch)  # warm-up
-    start = time.perf_counter()
+def interleaved_medians(models, batch, repeat):
+    """Median step time of each model, steps alternating between the
+    models so that drifts of the machine's speed hit both alike."""
+    for model in models:
+        step(model, batch)  # warm-up
+    times = [[] for _ in models]
     for _ in range(repeat):
-        step(model, batch)
-    return (time.perf_counter() - start) / repeat
+        for model, record in zip(models, times):
+            start = time.perf_counter()
+            step(model, batch)
+            record.append(time.perf_counter() - start)
+    return [statistics.median(record) for record in times]
 
 
 def flops_by_part(model, batch):
+    """Forward FLOPs per top-level part (backward is about twice these;
+    the module attribution of backward ops is not reliable)."""
     counter = FlopCounterMode(display=False)
-    with counter:
-        step(model, batch)
+    data = model.data_preprocessor(batch, True)
+    with counter, torch.no_grad():
+        model(data['inputs'], data['data_samples'], mode='loss')
     parts = defaultdict(int)
     prefix = type(model).__name__ + '.'
     for name, counts in counter.get_flop_counts().items():
         if name.startswith(prefix) and name.count('.') == 1:
             parts[name[len(prefix):]] += sum(counts.values())
-    return parts, counter.get_total_flops()
+    total = counter.get_total_flops()
+    parts['(outside the parts)'] = total - sum(parts.values())
+    return parts, total
 
 
 def main():
@@ -83,15 +95,17 @@ def main():
                                       boxes_per_class=(3, 6))
     batch = dict(inputs=inputs, data_samples=samples)
     full, vtc_only = build(False), build(True)
-    t_full = timed_step(full, batch, args.repeat)
-    t_vtc = timed_step(vtc_only, batch, args.repeat)
+    t_full, t_vtc = interleaved_medians([full, vtc_only], batch, args.repeat)
     print(f'batch {args.batch}, 12 frames 224x224, text 32, paper dims, '
-          f'{torch.get_num_threads()} CPU threads, forward + backward')
+          f'{torch.get_num_threads()} CPU threads, forward + backward, '
+          f'median of {args.repeat} interleaved steps')
     print(f'  VTC-only (CLIP4Clip-style) step: {t_vtc:7.2f} s')
     print(f'  full STOA-VLP step (6 losses)  : {t_full:7.2f} s')
     print(f'  ratio: {t_full / t_vtc:.3f}x (goal <= 1.15x)')
     parts, total = flops_by_part(full, batch)
-    print(f'FLOPs of the full step ({total / 1e12:.2f} TFLOP):')
+    print(f'Forward FLOPs of the full step ({total / 1e12:.3f} TFLOP; '
+          'a parameter-sharing part, e.g. the text encoder used by MLM, '
+          'counts where its module runs):')
     for part, flops in sorted(parts.items(), key=lambda kv: -kv[1]):
         print(f'  {part:<20}{flops / 1e9:10.1f} GFLOP {flops / total:7.1%}')
 

@@ -50,8 +50,10 @@ class TiedLMHead(BaseModule):
     def forward(self, hidden: torch.Tensor,
                 token_embedding: torch.Tensor) -> torch.Tensor:
         """``hidden (..., C)`` and ``E (V, C)`` -> logits ``(..., V)``."""
-        weight = self.proj @ token_embedding.t().to(self.proj.dtype)
-        return self.dropout(hidden) @ weight.to(hidden.dtype) + \
+        # (h W) E^T, not h (W E^T): only the few predicted positions are
+        # multiplied by the C x C matrix instead of all V vocabulary rows.
+        projected = self.dropout(hidden) @ self.proj.to(hidden.dtype)
+        return projected @ token_embedding.t().to(hidden.dtype) + \
             self.bias.to(hidden.dtype)
 
     def loss_mlm(self, text_hidden: torch.Tensor, token_ids: torch.Tensor,
