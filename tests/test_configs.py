@@ -28,18 +28,24 @@ EXPECTED_LOSSES = {
 }
 
 
-def load_model_cfg(path):
+def load_model_cfg(path, tmp_path=None):
+    """The config with no CLIP weights to load (none exist offline) and,
+    for QA, a small answer vocabulary file in ``tmp_path``."""
     cfg = Config.fromfile(path)
-    cfg.model.video_encoder.pretrained = None  # no CLIP download here
+    cfg.model.video_encoder.pretrained = None
     cfg.model.text_encoder.pretrained = None
+    if cfg.model.get('qa_head'):
+        vocab = tmp_path / 'train_qa.json'
+        vocab.write_text('[{"answer": "red"}, {"answer": "two"}]')
+        cfg.model.qa_head.answer_vocab.ann_file = str(vocab)
     return cfg
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize('path', MODEL_CONFIGS,
                          ids=[osp.relpath(p, ROOT) for p in MODEL_CONFIGS])
-def test_model_config_builds(path):
-    model = MODELS.build(load_model_cfg(path).model)
+def test_model_config_builds(path, tmp_path):
+    model = MODELS.build(load_model_cfg(path, tmp_path).model)
     n = sum(p.numel() for p in model.parameters())
     assert n > 1e6
     if 'fig3_trajectories' in path:
@@ -77,3 +83,46 @@ def test_table4_config_trains_one_iteration(path):
     assert all(torch.isfinite(torch.as_tensor(v)) for v in log.values())
     assert not torch.equal(
         before, model.fusion_encoder.transformer.resblocks[0].mlp.c_fc.weight)
+
+
+TASKS = sorted(glob.glob(osp.join(ROOT, '[cqr]*', '*.py')))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize('path', TASKS, ids=[osp.basename(p) for p in TASKS])
+def test_task_config_trains_and_predicts_one_iteration(path, tmp_path):
+    """Paper dims, 2 clips of 2 frames: one training step, one prediction
+    (retrieval: ranking through predict_all). The demo versions of these
+    configs run through the Runner on the demo data
+    (tests/test_tools/test_downstream_configs.py)."""
+    cfg = load_model_cfg(path, tmp_path)
+    torch.manual_seed(0)
+    model = MODELS.build(cfg.model)
+    model.init_weights()
+    length = 64 if 'didemo' in path else 32
+    inputs, samples = synthetic_batch(2, frames=2, objects=10, classes=6,
+                                      length=length, size=224)
+    for sample in samples:
+        sample.set_metainfo(dict(answer='red'))
+        sample.set_field(torch.tensor(0), 'answer_label')
+    wrapper = build_optim_wrapper(model, cfg.optim_wrapper)
+    log = model.train_step(dict(inputs=inputs, data_samples=samples),
+                           wrapper)
+    assert log and all(torch.isfinite(torch.as_tensor(v))
+                       for v in log.values())
+    model.eval()
+    data = model.data_preprocessor(dict(inputs=inputs, data_samples=samples),
+                                   False)
+    with torch.no_grad():
+        if cfg.test_cfg.type == 'RetrievalLoop':
+            feats = model(**data, mode='tensor')
+            feats['text_to_video'] = feats.pop('text_owner')
+            ranks = model.predict_all(feats)
+            assert ranks['t2v_ranks'].shape == (2, )
+            return
+        if cfg.model.type == 'STOAVLPCaptioner':
+            model.decode_cfg['max_length'] = 4
+        out = model(**data, mode='predict')
+    field = {'STOAVLPCaptioner': 'pred_caption', 'STOAVLPRetriever':
+             'pred_label', 'STOAVLPQuestionAnswerer': 'pred_answer'}
+    assert all(field[cfg.model.type] in s for s in out)

@@ -1,31 +1,55 @@
 #!/usr/bin/env bash
-# The main job on the embedded demo data, from a fresh machine (about 8 min
+# The main job on the embedded demo data, from a fresh machine (about 20 min
 # on 2 CPU cores):
 #   1. set up the environment (.venv),
 #   2. generate the demo dataset (data/demo) and show it through the real
 #      data pipeline,
 #   3. pre-train the toy-size STOA-VLP (all six objectives) on it and plot
-#      the six losses.
+#      the six losses,
+#   4. fine-tune and evaluate it on captioning, retrieval, multiple choice
+#      and QA of the demo data, and print one table with chance levels.
+# Stages whose checkpoint exists are not trained again (FORCE=1 retrains).
 #
 #   bash tools/run_demo.sh
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT"
 PY=.venv/bin/python
-CONFIG=configs/stoavlp/demo/stoavlp_tiny-u8-res112_1xb16-6e_demo-pretrain.py
-WORK_DIR=work_dirs/demo/pretrain
+DEMO=configs/stoavlp/demo
+OUT=work_dirs/demo
+
+train() {  # train CONFIG WORK_DIR FINAL_CHECKPOINT
+    if [ -f "$2/$3" ] && [ "${FORCE:-0}" != 1 ]; then
+        echo "($2/$3 exists: not training again; FORCE=1 retrains)"
+    else
+        $PY tools/train.py "$1" --work-dir "$2"
+    fi
+}
 
 bash tools/setup.sh
-echo "== 1/3 demo dataset =="
+echo "== 1/4 demo dataset =="
 $PY tools/data/make_demo_dataset.py --out data/demo
-echo "== 2/3 the data pipeline on it (frames, boxes, tokens, noun/verb masks) =="
+echo "== 2/4 the data pipeline on it (frames, boxes, tokens, noun/verb masks) =="
 $PY tools/analysis_tools/browse_dataset.py \
     configs/_base_/datasets/demo/msrvtt_retrieval.py \
-    --phase train --num 6 --out work_dirs/demo/pipeline_train.png
-echo "== 3/3 pre-training STOA-VLP (toy size) on the demo data =="
-$PY tools/train.py "$CONFIG" --work-dir "$WORK_DIR"
-$PY tools/analysis_tools/plot_losses.py "$WORK_DIR" \
-    --out work_dirs/demo/pretrain_losses.png
+    --phase train --num 6 --out $OUT/pipeline_train.png
+echo "== 3/4 pre-training STOA-VLP (toy size) on the demo data =="
+train $DEMO/stoavlp_tiny-u8-res112_1xb16-6e_demo-pretrain.py $OUT/pretrain epoch_6.pth
+$PY tools/analysis_tools/plot_losses.py $OUT/pretrain --out $OUT/pretrain_losses.png
+echo "== 4/4 fine-tuning and evaluation: captioning, retrieval, MC, QA =="
+train $DEMO/stoavlp_tiny-u8-res112_1xb16-3e_demo-caption.py $OUT/caption epoch_3.pth
+$PY tools/test.py $DEMO/stoavlp_tiny-u8-res112_1xb16-3e_demo-caption.py \
+    $OUT/caption/epoch_3.pth --work-dir $OUT/caption
+train $DEMO/stoavlp_tiny-u8-res112_1xb16-3e_demo-retrieval.py $OUT/retrieval epoch_3.pth
+$PY tools/test.py $DEMO/stoavlp_tiny-u8-res112_1xb16-3e_demo-retrieval.py \
+    $OUT/retrieval/epoch_3.pth --work-dir $OUT/retrieval
+$PY tools/test.py $DEMO/stoavlp_tiny-u8-res112_1xb16-3e_demo-mc.py \
+    $OUT/retrieval/epoch_3.pth --work-dir $OUT/mc
+train $DEMO/stoavlp_tiny-u8-res112_1xb16-5e_demo-qa.py $OUT/qa epoch_5.pth
+$PY tools/test.py $DEMO/stoavlp_tiny-u8-res112_1xb16-5e_demo-qa.py \
+    $OUT/qa/epoch_5.pth --work-dir $OUT/qa
+$PY tools/analysis_tools/demo_report.py --work-dir $OUT --data data/demo
 echo "Done. Pictures: data/demo/contact_sheet.png (generated clips),"
-echo "work_dirs/demo/pipeline_train.png (what the model sees) and"
-echo "work_dirs/demo/pretrain_losses.png (the six pre-training losses)."
+echo "$OUT/pipeline_train.png (what the model sees) and"
+echo "$OUT/pretrain_losses.png (the six pre-training losses);"
+echo "results: $OUT/results.md."

@@ -1,9 +1,12 @@
 """Evaluate a checkpoint: ``python tools/test.py CONFIG CHECKPOINT``.
 
 Same arguments as mmaction2's ``tools/test.py``; ``--dump`` writes the
-predictions (pickle) for offline analysis.
+predictions (pickle) for offline analysis. Prints the results as a table in
+the layout of the paper's tables and writes them to
+``<work_dir>/test_metrics.json``.
 """
 import argparse
+import json
 import os
 import os.path as osp
 
@@ -64,6 +67,9 @@ def merge_args(cfg, args):
 
 def main(argv=None):
     args = parse_args(argv)
+    from mmengine.dist import is_main_process
+
+    from stoavlp.evaluation.report import format_results
     from stoavlp.registry import RUNNERS
     from stoavlp.utils import register_all_modules
     register_all_modules(init_default_scope=False)
@@ -71,7 +77,14 @@ def main(argv=None):
     cfg = merge_args(Config.fromfile(args.config), args)
     runner = Runner.from_cfg(cfg) if 'runner_type' not in cfg \
         else RUNNERS.build(cfg)
-    runner.test()
+    metrics = runner.test()
+    if is_main_process() and metrics:
+        name = osp.splitext(osp.basename(args.config))[0]
+        print(format_results(metrics, name))
+        out = osp.join(cfg.work_dir, 'test_metrics.json')
+        with open(out, 'w', encoding='utf-8') as f:
+            json.dump(metrics, f, indent=1)
+        print(f'metrics: {out}')
 
 
 if __name__ == '__main__':

@@ -23,5 +23,4 @@ vis_backends = [dict(type='LocalVisBackend')]
 visualizer = dict(type='Visualizer', vis_backends=vis_backends)
 
 log_level = 'INFO'
-load_from = None
 resume = False

@@ -9,5 +9,14 @@ _base_ = [
     '../_base_/default_runtime.py',
 ]
 
+# The six objectives of eq. 10.
+model = dict(
+    type='STOAVLPPretrainer',
+    vtc_loss=dict(type='VTCLoss'),
+    vtm_head=dict(type='VTMHead', width=512),
+    lm_head=dict(type='TiedLMHead', width=512),
+    ota_loss=dict(type='OTALoss'),
+    asp_loss=dict(type='ASPLoss'))
+
 train_dataloader = dict(batch_size=8)
 default_hooks = dict(checkpoint=dict(interval=1, max_keep_ckpts=3))

@@ -15,6 +15,7 @@ from collections import OrderedDict
 from typing import List, Optional, Sequence, Union
 
 from stoavlp.registry import DATASETS
+from .answer_vocab import build_answer_vocab, normalize_answer
 from .base import (AnnotationError, BaseVideoTextDataset, caption_items,
                    read_csv, read_json, require_keys)
 
@@ -122,13 +123,31 @@ class MSRVTTCaptionDataset(BaseVideoTextDataset):
 class MSRVTTQADataset(BaseVideoTextDataset):
     """Open-ended video QA in the MSRVTT-QA layout (MSVD-QA subclasses it).
 
-    Items: ``text`` = the question, targets ``question`` and ``answer``
-    (str); the answer vocabulary is built by the QA head's config.
+    Items: ``text`` = the question, targets ``question``, ``answer`` (str)
+    and, with ``answer_vocab``, ``answer_label`` (the class index, -1 for
+    an answer outside the vocabulary).
 
     Args:
         ann_file (str): A ``*_qa.json`` list.
+        answer_vocab (dict, optional): ``dict(ann_file=..., size=...)`` of
+            :func:`~stoavlp.datasets.answer_vocab.build_answer_vocab`: the
+            training answers (relative to ``data_root``). The QA head uses
+            the same dict.
         **kwargs: See :class:`BaseVideoTextDataset`.
     """
+
+    def __init__(self, ann_file: str, answer_vocab: Optional[dict] = None,
+                 **kwargs) -> None:
+        self.answer_vocab = answer_vocab
+        super().__init__(ann_file=ann_file, **kwargs)
+
+    def _answer_labels(self) -> dict:
+        if not self.answer_vocab:
+            return {}
+        answers = build_answer_vocab(
+            self.resolve(self.answer_vocab['ann_file']),
+            self.answer_vocab['size'])
+        return {a: i for i, a in enumerate(answers)}
 
     def video_name(self, entry: dict) -> str:
         """Video name of a QA entry (``video_id`` N -> ``videoN``)."""
@@ -141,6 +160,7 @@ class MSRVTTQADataset(BaseVideoTextDataset):
         if not isinstance(content, list):
             raise AnnotationError(self.ann_file, 'top level',
                                   'expected a list of QA entries')
+        labels = self._answer_labels()
         items = []
         for i, entry in enumerate(content):
             where = f'entry {i}'
@@ -157,7 +177,10 @@ class MSRVTTQADataset(BaseVideoTextDataset):
                     name,
                     question=str(entry['question']),
                     answer=str(entry['answer']),
-                    question_id=entry.get('id', entry.get('question_id', i))))
+                    question_id=entry.get('id', entry.get('question_id', i)),
+                    **({'answer_label': labels.get(
+                        normalize_answer(entry['answer']), -1)}
+                       if labels else {})))
         return items
 
 

@@ -1,13 +1,13 @@
-# STOA-VLP on CLIP ViT-B/16 (paper 4.2): 12-layer video and text encoders
-# from CLIP, 2-layer trajectory (N=20) and action (M=4) encoders from the top
-# two ViT blocks fed by blocks 10 and 11, a 6-layer fusion encoder from the
-# first six text blocks, and the six objectives of eq. 10.
+# The encoders every STOA-VLP model on CLIP ViT-B/16 shares (paper 4.2):
+# 12-layer video and text encoders from CLIP, 2-layer trajectory (N=20) and
+# action (M=4) encoders from the top two ViT blocks fed by blocks 10 and 11,
+# a 6-layer fusion encoder from the first six text blocks. Experiment configs
+# add the model `type` and the task's heads/objectives.
 # Download OpenAI's ViT-B-16.pt to checkpoints/clip/ (or point `clip` at a
-# transformers CLIPModel directory); tools/model_converters/ has converters.
+# transformers CLIPModel directory).
 clip = 'checkpoints/clip/ViT-B-16.pt'
 
 model = dict(
-    type='STOAVLPPretrainer',
     data_preprocessor=dict(type='VideoTextDataPreprocessor'),
     video_encoder=dict(
         type='CLIPVideoEncoder',
@@ -47,9 +47,4 @@ model = dict(
         type='FusionEncoder', width=512, layers=6, heads=8,
         max_positions=128),
     object_layer=10,
-    action_layer=11,
-    vtc_loss=dict(type='VTCLoss'),
-    vtm_head=dict(type='VTMHead', width=512),
-    lm_head=dict(type='TiedLMHead', width=512),
-    ota_loss=dict(type='OTALoss'),
-    asp_loss=dict(type='ASPLoss'))
+    action_layer=11)

@@ -1,51 +1,27 @@
 # The README's main job: the whole STOA-VLP (all five encoders, all six
 # losses) at toy size, pre-trained from scratch on the embedded demo data on
-# a CPU in a few minutes. Same parts as the paper config, smaller numbers.
+# a CPU in about 6 minutes.
 _base_ = [
-    '../../_base_/models/stoavlp_vit-b16.py',
+    '../../_base_/models/stoavlp_tiny.py',
     '../../_base_/datasets/demo/webvid_pretrain.py',
     '../../_base_/schedules/pretrain_adamw_10e.py',
     '../../_base_/default_runtime.py',
 ]
 
-num_frames, img_size, width, max_objects = 8, 112, 64, 10
-
 model = dict(
-    video_encoder=dict(
-        image_size=img_size, patch_size=16, width=width, layers=4, heads=4,
-        embed_dim=width, feature_layers=(2, 3), pretrained=None),
-    text_encoder=dict(
-        width=width, layers=4, heads=4, embed_dim=width, pretrained=None),
-    trajectory_encoder=dict(
-        width=width, embed_dim=width, heads=4, num_frames=num_frames,
-        max_objects=max_objects, num_trajectories=5),
-    action_encoder=dict(
-        width=width, embed_dim=width, heads=4, num_frames=num_frames),
-    fusion_encoder=dict(width=width, layers=2, heads=4, max_positions=64),
-    object_layer=2,
-    action_layer=3,
-    vtm_head=dict(width=width),
-    lm_head=dict(width=width),
+    type='STOAVLPPretrainer',
+    vtc_loss=dict(type='VTCLoss'),
+    vtm_head=dict(type='VTMHead', width=64),
+    lm_head=dict(type='TiedLMHead', width=64),
     # From scratch the text features' scale keeps changing, so OTA/ASP
     # regress normalised features; the paper config keeps the official raw
     # MSE (its CLIP text encoder barely moves at lr 1e-8).
-    ota_loss=dict(normalize=True),
-    asp_loss=dict(normalize=True))
+    ota_loss=dict(type='OTALoss', normalize=True),
+    asp_loss=dict(type='ASPLoss', normalize=True))
 
-train_pipeline = [
-    dict(type='DecordInit'),
-    dict(type='UniformSample', clip_len=num_frames, test_mode=False),
-    dict(type='DecordDecode'),
-    dict(type='LoadObjectDetections', max_objects=max_objects),
-    dict(type='Resize', scale=(-1, img_size)),
-    dict(type='CenterCrop', crop_size=img_size),
-    dict(type='ProjectObjectBoxes'),
-    dict(type='TokenizeText'),
-    dict(type='PackVideoTextInputs'),
-]
 train_dataloader = dict(
     batch_size=16, num_workers=2, persistent_workers=True,
-    dataset=dict(pipeline=train_pipeline))
+    dataset=dict(pipeline={{_base_.demo_train_pipeline}}))
 
 # From scratch, so one learning rate for every part.
 optim_wrapper = dict(

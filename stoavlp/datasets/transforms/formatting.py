@@ -15,7 +15,7 @@ DEFAULT_META_KEYS = ('video_id', 'filename', 'sample_idx', 'text',
                      'gt_captions', 'question', 'answer', 'obj_classes',
                      'frame_inds', 'total_frames', 'original_shape',
                      'img_shape', 'flip', 'flip_direction', 'crop_quadruple',
-                     'bad_samples')
+                     'question_id', 'bad_samples')
 
 
 @TRANSFORMS.register_module()

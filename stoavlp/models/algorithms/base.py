@@ -6,11 +6,15 @@ L text length, D joint width; ``Lv = T + 1 + N + M`` video-side tokens.
 from typing import Dict, Optional, Tuple
 
 import torch
+import torch.nn.functional as F
+from mmengine.dist import get_dist_info
+from mmengine.logging import MessageHub
 from mmengine.model import BaseModel
 
 from stoavlp.registry import MODELS
 from ..data_preprocessors import stack_field
 from ..necks.fusion_encoder import ACTION, TEXT, TRAJECTORY, VIDEO
+from ..utils.distributed import gather_no_grad, local_rows
 
 
 class VideoTextModel(BaseModel):
@@ -166,6 +170,90 @@ class VideoTextModel(BaseModel):
             mode=mode,
             prefix_len=None if text_prefix is None else lv + text_prefix)
         return hidden[:, :lv], hidden[:, lv:]
+
+    # -- objectives shared by the tasks ------------------------------------
+    def _generator(self) -> torch.Generator:
+        """A generator seeded by the iteration: every rank (and a resumed
+        run) draws the same numbers for the global batch."""
+        step = MessageHub.get_current_instance().get_info('iter', 0)
+        return torch.Generator().manual_seed(
+            (torch.initial_seed() + 1_000_003 * int(step)) % 2**63)
+
+    @staticmethod
+    def _local_uniform(generator: torch.Generator, batch: int,
+                       *shape: int) -> torch.Tensor:
+        """This rank's rows of a global ``(B_all, *shape)`` uniform draw."""
+        start, stop = local_rows(batch)
+        draw = torch.rand((batch * get_dist_info()[1], *shape),
+                          generator=generator)
+        return draw[start:stop]
+
+    def prefix_lm_loss(self, video_seq: tuple, text: dict,
+                       token_ids: torch.Tensor, attention_mask: torch.Tensor,
+                       split: torch.Tensor) -> torch.Tensor:
+        """Prefix-LM loss in one fusion pass: text positions ``< split``
+        join the video side in the bidirectional prefix, the rest is causal
+        and predicted (PLM; captioning is ``split = 1``).
+
+        Args:
+            video_seq (tuple): From :meth:`video_sequence`.
+            text (dict): From :meth:`encode_text`.
+            token_ids (torch.Tensor): ``(B, L)``.
+            attention_mask (torch.Tensor): ``(B, L)``.
+            split (torch.Tensor): ``(B,)`` in ``[1, eot_index]``.
+        """
+        eot = text['eot_index']
+        _, fused_text = self.fuse(video_seq, text['token_features'],
+                                  attention_mask, mode='prefix_lm',
+                                  text_prefix=split)
+        predicting = self.lm_head.plm_loss.target_mask(split, eot,
+                                                       token_ids.shape[1])
+        return self.lm_head.loss_plm(fused_text, token_ids, predicting,
+                                     self.text_encoder.token_embedding.weight)
+
+    def vtm_loss(self, video: dict, text: dict, video_seq: tuple,
+                 attention_mask: torch.Tensor,
+                 generator: torch.Generator) -> torch.Tensor:
+        """VTM on B positives, B hard-negative videos, B hard-negative
+        texts, drawn from the global similarity matrix (needs ``vtm_head``
+        and, for the similarity scale, uses ``vtc_loss`` when present).
+        Negatives are gathered without gradient, as the official code
+        does."""
+        tokens, types, keep = video_seq
+        b = tokens.shape[0]
+        with torch.no_grad():
+            all_video = gather_no_grad(F.normalize(video['video_feature'],
+                                                   dim=-1))
+            all_text = gather_no_grad(F.normalize(text['text_feature'],
+                                                  dim=-1))
+            vtc = getattr(self, 'vtc_loss', None)
+            scale = vtc.scale() if vtc is not None else 1 / 0.07
+            neg_video, neg_text = self.vtm_head.loss_module.\
+                sample_hard_negatives(scale * all_text @ all_video.t(),
+                                      generator)
+            start, stop = local_rows(b)
+            neg_video, neg_text = neg_video[start:stop], neg_text[start:stop]
+            all_tokens, all_keep = gather_no_grad(tokens), gather_no_grad(keep)
+            all_text_tokens = gather_no_grad(text['token_features'])
+            all_text_keep = gather_no_grad(attention_mask)
+            all_eot = gather_no_grad(text['eot_index'])
+        pair_video = (torch.cat([tokens, all_tokens[neg_video], tokens]), types,
+                      torch.cat([keep, all_keep[neg_video], keep]))
+        pair_text = torch.cat([text['token_features'],
+                               text['token_features'],
+                               all_text_tokens[neg_text]])
+        pair_keep = torch.cat([attention_mask, attention_mask,
+                               all_text_keep[neg_text]])
+        pair_eot = torch.cat([text['eot_index'], text['eot_index'],
+                              all_eot[neg_text]])
+        fused_video, fused_text = self.fuse(pair_video, pair_text, pair_keep)
+        v_cls = video['frame_features'].shape[1]  # position of v_CLS
+        labels = torch.cat([torch.ones(b), torch.zeros(2 * b)]).long().to(
+            tokens.device)
+        return self.vtm_head.loss(
+            fused_video[:, v_cls],
+            fused_text[torch.arange(3 * b, device=tokens.device), pair_eot],
+            labels)
 
     def forward(self, inputs: torch.Tensor, data_samples=None,
                 mode: str = 'tensor'):

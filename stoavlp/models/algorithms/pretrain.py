@@ -6,12 +6,9 @@ from typing import Dict, List, Optional
 
 import torch
 import torch.nn.functional as F
-from mmengine.dist import get_dist_info
-from mmengine.logging import MessageHub
 
 from stoavlp.registry import MODELS
 from ..data_preprocessors import stack_field
-from ..utils.distributed import gather_no_grad, local_rows
 from .base import VideoTextModel
 
 
@@ -62,21 +59,6 @@ class STOAVLPPretrainer(VideoTextModel):
             if part is not None and required is None:
                 raise ValueError(f'{name} needs a {required_name}')
 
-    # -- randomness shared by all ranks ------------------------------------
-    def _generator(self) -> torch.Generator:
-        step = MessageHub.get_current_instance().get_info('iter', 0)
-        return torch.Generator().manual_seed(
-            (torch.initial_seed() + 1_000_003 * int(step)) % 2**63)
-
-    @staticmethod
-    def _local_uniform(generator: torch.Generator, batch: int,
-                       *shape: int) -> torch.Tensor:
-        """This rank's rows of a global ``(B_all, *shape)`` uniform draw."""
-        start, stop = local_rows(batch)
-        world = get_dist_info()[1]
-        draw = torch.rand((batch * world, *shape), generator=generator)
-        return draw[start:stop]
-
     # -- objectives ---------------------------------------------------------
     def loss(self, inputs: torch.Tensor,
              data_samples: List) -> Dict[str, torch.Tensor]:
@@ -94,14 +76,17 @@ class STOAVLPPretrainer(VideoTextModel):
             losses['loss_vtc'] = self.vtc_loss(video['video_feature'],
                                                text['text_feature'])
         if self.vtm_head is not None:
-            losses['loss_vtm'] = self.loss_vtm(video, text, video_seq,
+            losses['loss_vtm'] = self.vtm_loss(video, text, video_seq,
                                                attention_mask, generator)
         if self.lm_head is not None and self.lm_head.mlm_loss is not None:
             losses['loss_mlm'] = self.loss_mlm(video_seq, token_ids,
                                                attention_mask, generator)
         if self.lm_head is not None and self.lm_head.plm_loss is not None:
-            losses['loss_plm'] = self.loss_plm(video_seq, text, token_ids,
-                                               attention_mask, generator)
+            eot = text['eot_index']
+            split = self.lm_head.plm_loss.sample_split(
+                eot, self._local_uniform(generator, len(eot)).to(eot.device))
+            losses['loss_plm'] = self.prefix_lm_loss(
+                video_seq, text, token_ids, attention_mask, split)
         if self.ota_loss is not None:
             losses['loss_ota'] = self.ota_loss(
                 video['trajectory_tokens'], video['trajectory_mask'],
@@ -112,47 +97,6 @@ class STOAVLPPretrainer(VideoTextModel):
                 video['action_tokens'], text['token_features'],
                 stack_field(data_samples, 'verb_mask'), eot)
         return losses
-
-    def loss_vtm(self, video: dict, text: dict, video_seq: tuple,
-                 attention_mask: torch.Tensor,
-                 generator: torch.Generator) -> torch.Tensor:
-        """VTM on B positives, B hard-negative videos, B hard-negative
-        texts, drawn from the global similarity matrix. Negatives are
-        gathered without gradient, as the official code does."""
-        tokens, types, keep = video_seq
-        b = tokens.shape[0]
-        with torch.no_grad():
-            all_video = gather_no_grad(F.normalize(video['video_feature'],
-                                                   dim=-1))
-            all_text = gather_no_grad(F.normalize(text['text_feature'],
-                                                  dim=-1))
-            scale = self.vtc_loss.scale() if self.vtc_loss else 1 / 0.07
-            neg_video, neg_text = self.vtm_head.loss_module.\
-                sample_hard_negatives(scale * all_text @ all_video.t(),
-                                      generator)
-            start, stop = local_rows(b)
-            neg_video, neg_text = neg_video[start:stop], neg_text[start:stop]
-            all_tokens, all_keep = gather_no_grad(tokens), gather_no_grad(keep)
-            all_text_tokens = gather_no_grad(text['token_features'])
-            all_text_keep = gather_no_grad(attention_mask)
-            all_eot = gather_no_grad(text['eot_index'])
-        pair_video = (torch.cat([tokens, all_tokens[neg_video], tokens]), types,
-                      torch.cat([keep, all_keep[neg_video], keep]))
-        pair_text = torch.cat([text['token_features'],
-                               text['token_features'],
-                               all_text_tokens[neg_text]])
-        pair_keep = torch.cat([attention_mask, attention_mask,
-                               all_text_keep[neg_text]])
-        pair_eot = torch.cat([text['eot_index'], text['eot_index'],
-                              all_eot[neg_text]])
-        fused_video, fused_text = self.fuse(pair_video, pair_text, pair_keep)
-        v_cls = video['frame_features'].shape[1]  # position of v_CLS
-        labels = torch.cat([torch.ones(b), torch.zeros(2 * b)]).long().to(
-            tokens.device)
-        return self.vtm_head.loss(
-            fused_video[:, v_cls],
-            fused_text[torch.arange(3 * b, device=tokens.device), pair_eot],
-            labels)
 
     def loss_mlm(self, video_seq: tuple, token_ids: torch.Tensor,
                  attention_mask: torch.Tensor,
@@ -168,21 +112,6 @@ class STOAVLPPretrainer(VideoTextModel):
         masked_text = masked_text.masked_fill(masked[..., None], 0)
         _, fused_text = self.fuse(video_seq, masked_text, attention_mask)
         return self.lm_head.loss_mlm(fused_text, token_ids, masked,
-                                     self.text_encoder.token_embedding.weight)
-
-    def loss_plm(self, video_seq: tuple, text: dict, token_ids: torch.Tensor,
-                 attention_mask: torch.Tensor,
-                 generator: torch.Generator) -> torch.Tensor:
-        """PLM in one prefix-LM fusion pass (random split per caption)."""
-        eot = text['eot_index']
-        draw = self._local_uniform(generator, len(eot)).to(eot.device)
-        split = self.lm_head.plm_loss.sample_split(eot, draw)
-        _, fused_text = self.fuse(video_seq, text['token_features'],
-                                  attention_mask, mode='prefix_lm',
-                                  text_prefix=split)
-        predicting = self.lm_head.plm_loss.target_mask(split, eot,
-                                                       token_ids.shape[1])
-        return self.lm_head.loss_plm(fused_text, token_ids, predicting,
                                      self.text_encoder.token_embedding.weight)
 
     def predict(self, inputs: torch.Tensor, data_samples: List) -> List:

@@ -7,7 +7,7 @@ Parameter names are OpenAI CLIP's text names (``token_embedding``,
 Letters: B batch, L tokens, C width, D embedding dimension, V vocabulary.
 """
 import logging
-from typing import Dict, Optional, Union
+from typing import Dict, List, Optional, Union
 
 import torch
 import torch.nn as nn
@@ -172,3 +172,30 @@ class CLIPTextEncoder(BaseModule):
             text_feature=token_features[batch_index, eot_index],  # (B, D)
             eot_index=eot_index,
             hidden=hidden)
+
+    def forward_step(self, token_ids: torch.Tensor, position: int,
+                     caches: List[dict]) -> torch.Tensor:
+        """Encode one new token per sequence, reusing earlier positions'
+        keys and values (incremental decoding).
+
+        Args:
+            token_ids (torch.Tensor): ``(N, 1)`` the token at ``position``.
+            position (int): Its position (the number of cached tokens).
+            caches (list[dict]): One per block, ``{'k', 'v'}`` of the earlier
+                positions (empty dicts before the first token); extended in
+                place.
+
+        Returns:
+            torch.Tensor: ``(N, 1, D)``, equal to :meth:`forward`'s
+            ``token_features`` at ``position`` (the encoder is causal, so a
+            token never depends on later ones).
+        """
+        if position >= self.context_length:
+            raise ValueError(f'position {position} exceeds context_length '
+                             f'{self.context_length}')
+        x = self.token_embedding(token_ids)  # (N, 1, C)
+        x = x + self.positional_embedding[position].to(x.dtype)
+        # No mask: the only keys are this and earlier positions.
+        hidden = self.transformer(x, None, caches)
+        return self.ln_final(hidden) @ self.text_projection
+

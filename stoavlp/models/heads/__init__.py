@@ -1,4 +1,5 @@
 from .lm_head import TiedLMHead
 from .matching_head import VTMHead
+from .qa_head import QAClassifierHead, QAFirstTokenHead
 
-__all__ = ['TiedLMHead', 'VTMHead']
+__all__ = ['QAClassifierHead', 'QAFirstTokenHead', 'TiedLMHead', 'VTMHead']

@@ -2,7 +2,7 @@
 
 Letters: B batch, L total sequence length, C width (= D, the joint width).
 """
-from typing import Optional
+from typing import List, Optional
 
 import torch
 import torch.nn as nn
@@ -86,7 +86,8 @@ class FusionEncoder(BaseModule):
                 types: torch.Tensor,
                 keep: torch.Tensor,
                 mode: str = 'bidirectional',
-                prefix_len: Optional[torch.Tensor] = None) -> torch.Tensor:
+                prefix_len: Optional[torch.Tensor] = None,
+                caches: Optional[List[dict]] = None) -> torch.Tensor:
         """Fuse a sequence.
 
         Args:
@@ -95,6 +96,9 @@ class FusionEncoder(BaseModule):
             keep (torch.Tensor): ``(B, L)`` valid tokens (keys).
             mode (str): ``'bidirectional'`` or ``'prefix_lm'``.
             prefix_len (torch.Tensor, optional): ``(B,)`` for prefix_lm.
+            caches (list[dict], optional): One empty dict per block, filled
+                with this sequence's keys and values for
+                :meth:`forward_step` (decoding after a prefix).
 
         Returns:
             torch.Tensor: ``(B, L, C)`` after ``ln_final``.
@@ -108,4 +112,27 @@ class FusionEncoder(BaseModule):
         elif mode != 'bidirectional':
             raise ValueError(f'mode must be "bidirectional" or "prefix_lm", '
                              f'got {mode!r}')
-        return self.ln_final(self.transformer(x, mask))
+        return self.ln_final(self.transformer(x, mask, caches))
+
+    def forward_step(self, tokens: torch.Tensor, type_id: int, position: int,
+                     keep: torch.Tensor, caches: List[dict]) -> torch.Tensor:
+        """One new token per sequence after a cached prefix (decoding).
+
+        The new token sees every kept cached position and itself; cached
+        positions never see it, as under the prefix-LM mask.
+
+        Args:
+            tokens (torch.Tensor): ``(N, 1, C)``.
+            type_id (int): Its segment type.
+            position (int): Its position (the cache length).
+            keep (torch.Tensor): ``(N, position + 1)`` valid keys, the new
+                token's included.
+            caches (list[dict]): Filled by :meth:`forward` / earlier steps;
+                extended in place.
+
+        Returns:
+            torch.Tensor: ``(N, 1, C)`` after ``ln_final``.
+        """
+        types = torch.full((1, ), type_id, device=tokens.device)
+        x = self.embed(tokens, types, start=position)
+        return self.ln_final(self.transformer(x, padding_mask(keep), caches))

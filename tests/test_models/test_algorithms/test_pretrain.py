@@ -82,20 +82,18 @@ def plm_loop_reference(model, inputs, samples, split):
 
 
 def test_one_pass_plm_equals_the_per_position_loop(tiny_cfg, make_batch,
-                                                   prepare, monkeypatch):
+                                                   prepare):
     model = build(tiny_cfg).eval()
     inputs, samples = prepare(model, make_batch(seed=3))
     draws = torch.tensor([0.1, 0.6, 0.95])
-    monkeypatch.setattr(type(model), '_local_uniform',
-                        staticmethod(lambda g, b, *shape: draws[:b]))
     with torch.no_grad():
         video = model.encode_video(inputs, samples)
         ids = stack_field(samples, 'token_ids')
         attn = stack_field(samples, 'attention_mask')
         text = model.encode_text(ids, attn)
-        one_pass = model.loss_plm(model.video_sequence(video), text, ids,
-                                  attn, model._generator())
         split = model.lm_head.plm_loss.sample_split(text['eot_index'], draws)
+        one_pass = model.prefix_lm_loss(model.video_sequence(video), text,
+                                        ids, attn, split)
         loop = plm_loop_reference(model, inputs, samples, split)
     assert one_pass.item() == pytest.approx(loop.item(), rel=1e-5)
 

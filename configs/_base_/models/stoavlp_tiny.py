@@ -1,0 +1,51 @@
+# The STOA-VLP encoders at toy size (width 64, 112 px, 8 frames), trained
+# from scratch on the embedded demo data on a CPU. Same parts as
+# stoavlp_vit-b16.py, smaller numbers; experiment configs add the `type`
+# and the task's heads (width 64).
+demo_frames, demo_size, demo_width, demo_objects = 8, 112, 64, 10
+
+model = dict(
+    data_preprocessor=dict(type='VideoTextDataPreprocessor'),
+    video_encoder=dict(
+        type='CLIPVideoEncoder', image_size=demo_size, patch_size=16,
+        width=demo_width, layers=4, heads=4, embed_dim=demo_width,
+        feature_layers=(2, 3)),
+    text_encoder=dict(
+        type='CLIPTextEncoder', width=demo_width, layers=4, heads=4,
+        embed_dim=demo_width),
+    trajectory_encoder=dict(
+        type='TrajectoryEncoder', width=demo_width, embed_dim=demo_width,
+        heads=4, num_frames=demo_frames, max_objects=demo_objects,
+        num_trajectories=5),
+    action_encoder=dict(
+        type='ActionEncoder', width=demo_width, embed_dim=demo_width,
+        heads=4, num_frames=demo_frames),
+    fusion_encoder=dict(
+        type='FusionEncoder', width=demo_width, layers=2, heads=4,
+        max_positions=64),
+    object_layer=2,
+    action_layer=3)
+
+# The demo input: 8 frames, short side 112, center crop 112.
+demo_train_pipeline = [
+    dict(type='DecordInit'),
+    dict(type='UniformSample', clip_len=demo_frames, test_mode=False),
+    dict(type='DecordDecode'),
+    dict(type='LoadObjectDetections', max_objects=demo_objects),
+    dict(type='Resize', scale=(-1, demo_size)),
+    dict(type='CenterCrop', crop_size=demo_size),
+    dict(type='ProjectObjectBoxes'),
+    dict(type='TokenizeText'),
+    dict(type='PackVideoTextInputs'),
+]
+demo_test_pipeline = [
+    dict(type='DecordInit'),
+    dict(type='UniformSample', clip_len=demo_frames, test_mode=True),
+    dict(type='DecordDecode'),
+    dict(type='LoadObjectDetections', max_objects=demo_objects),
+    dict(type='Resize', scale=(-1, demo_size)),
+    dict(type='CenterCrop', crop_size=demo_size),
+    dict(type='ProjectObjectBoxes'),
+    dict(type='TokenizeText'),
+    dict(type='PackVideoTextInputs'),
+]

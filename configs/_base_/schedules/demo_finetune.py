@@ -1,0 +1,28 @@
+# Fine-tuning the toy demo model: one learning rate for every part (it was
+# trained from scratch), short linear warm-up, cosine decay; the demo
+# pre-training checkpoint as the start (tools/run_demo.sh writes it).
+# Includes the runtime, which it adjusts (logging, checkpoints).
+_base_ = ['../default_runtime.py']
+
+optim_wrapper = dict(
+    type='OptimWrapper',
+    optimizer=dict(type='AdamW', lr=5e-4, betas=(0.9, 0.98), eps=1e-6,
+                   weight_decay=0.01),
+    clip_grad=dict(max_norm=1.0),
+    paramwise_cfg=dict(norm_decay_mult=0.0, bias_decay_mult=0.0))
+
+demo_epochs = 3
+param_scheduler = [
+    dict(type='LinearLR', start_factor=0.01, by_epoch=True, begin=0,
+         end=0.5, convert_to_iter_based=True),
+    dict(type='CosineAnnealingLR', T_max=demo_epochs - 0.5, eta_min=1e-6,
+         by_epoch=True, begin=0.5, end=demo_epochs,
+         convert_to_iter_based=True),
+]
+train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=demo_epochs)
+test_cfg = dict(type='TestLoop')
+
+load_from = 'work_dirs/demo/pretrain/epoch_6.pth'
+default_hooks = dict(logger=dict(interval=20),
+                     checkpoint=dict(interval=demo_epochs, max_keep_ckpts=1))
+randomness = dict(seed=0)

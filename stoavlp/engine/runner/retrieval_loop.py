@@ -1,0 +1,120 @@
+"""Retrieval evaluation: cache features of the whole test set, then rank."""
+from typing import Dict, List, Sequence, Union
+
+import torch
+from mmengine.dist import all_gather_object, get_dist_info
+from mmengine.evaluator import Evaluator
+from mmengine.runner.loops import BaseLoop
+from torch.utils.data import DataLoader
+
+from stoavlp.registry import LOOPS
+
+_VIDEO_KEYS = ('video_embed', 'video_tokens', 'video_keep')
+_TEXT_KEYS = ('text_embed', 'text_tokens', 'text_keep', 'text_eot')
+
+
+@LOOPS.register_module()
+class RetrievalLoop(BaseLoop):
+    """Validation or test loop for text-video retrieval.
+
+    1. Every rank runs ``mode='tensor'`` on its share of the test videos
+       (each item: a video and all its texts) and keeps the features.
+    2. Features are gathered from all ranks, ordered by sample index, and
+       the distributed sampler's padding (repeated samples) is dropped.
+    3. ``model.predict_all`` ranks texts->videos and videos->texts (memory
+       bounded, optional VTM re-ranking); each rank reports its share of the
+       ranks to the evaluator (e.g. ``RetrievalRecall``).
+
+    One class serves both stages (``stage='val'`` or ``'test'``, for the
+    hook names), instead of twin Val/Test loops.
+
+    Args:
+        runner (Runner): The runner.
+        dataloader (DataLoader | dict): Test-mode retrieval dataset.
+        evaluator (Evaluator | dict | list): Metrics.
+        stage (str): ``'val'`` or ``'test'``. Defaults to ``'test'``.
+    """
+
+    def __init__(self, runner, dataloader: Union[DataLoader, Dict],
+                 evaluator: Union[Evaluator, Dict, List],
+                 stage: str = 'test') -> None:
+        super().__init__(runner, dataloader)
+        if stage not in ('val', 'test'):
+            raise ValueError(f'stage must be "val" or "test", got {stage!r}')
+        self.stage = stage
+        self.evaluator = runner.build_evaluator(evaluator) \
+            if isinstance(evaluator, (dict, list)) else evaluator
+
+    def run(self) -> dict:
+        runner, stage = self.runner, self.stage
+        runner.call_hook(f'before_{stage}')
+        runner.call_hook(f'before_{stage}_epoch')
+        runner.model.eval()
+        parts = []
+        for idx, data_batch in enumerate(self.dataloader):
+            runner.call_hook(f'before_{stage}_iter', batch_idx=idx,
+                             data_batch=data_batch)
+            parts.append(self._features(data_batch))
+            runner.call_hook(f'after_{stage}_iter', batch_idx=idx,
+                             data_batch=data_batch, outputs=None)
+        feats = merge_features(all_gather_object(parts),
+                               len(self.dataloader.dataset))
+        model = getattr(runner.model, 'module', runner.model)
+        with torch.no_grad():
+            ranks = model.predict_all(feats)
+        rank, world = get_dist_info()
+        results = [dict(t2v_rank=int(r)) for r in
+                   ranks['t2v_ranks'][rank::world]]
+        results += [dict(v2t_rank=int(r)) for r in
+                    ranks['v2t_ranks'][rank::world]]
+        self.evaluator.process(data_samples=results, data_batch=None)
+        metrics = self.evaluator.evaluate(
+            len(ranks['t2v_ranks']) + len(ranks['v2t_ranks']))
+        runner.call_hook(f'after_{stage}_epoch', metrics=metrics)
+        runner.call_hook(f'after_{stage}')
+        return metrics
+
+    @torch.no_grad()
+    def _features(self, data_batch: dict) -> Dict:
+        model = getattr(self.runner.model, 'module', self.runner.model)
+        data = model.data_preprocessor(data_batch, False)
+        feats = model(data['inputs'], data['data_samples'], mode='tensor')
+        feats = {k: v.cpu() for k, v in feats.items()}
+        feats['sample_idx'] = torch.tensor(
+            [s.metainfo['sample_idx'] for s in data['data_samples']])
+        return feats
+
+
+def merge_features(parts: Sequence[Sequence[Dict]], size: int) -> Dict:
+    """Merge per-batch features of all ranks into one test set.
+
+    Videos are ordered by sample index; repeats (sampler padding) and
+    anything beyond ``size`` are dropped; ``text_owner`` (index in the
+    batch) becomes ``text_to_video`` (index in the merged videos).
+    """
+    batches = [batch for rank_parts in parts for batch in rank_parts]
+    order, seen = [], set()
+    for b, batch in enumerate(batches):
+        for i, idx in enumerate(batch['sample_idx'].tolist()):
+            if idx not in seen and idx < size:
+                seen.add(idx)
+                order.append((idx, b, i))
+    order.sort()
+    merged = {k: [] for k in _VIDEO_KEYS + _TEXT_KEYS
+              if k in batches[0]}
+    text_to_video = []
+    for video, (_, b, i) in enumerate(order):
+        batch = batches[b]
+        for key in _VIDEO_KEYS:
+            if key in merged:
+                merged[key].append(batch[key][i:i + 1])
+        own = batch['text_owner'] == i
+        for key in _TEXT_KEYS:
+            if key in merged:
+                merged[key].append(batch[key][own])
+        text_to_video += [video] * int(own.sum())
+    out = {k: torch.cat(v) for k, v in merged.items()}
+    out['text_to_video'] = torch.tensor(text_to_video)
+    if 'video_types' in batches[0]:
+        out['video_types'] = batches[0]['video_types']
+    return out

@@ -1,0 +1,180 @@
+"""Text-video retrieval (and multiple choice) fine-tuning and evaluation.
+
+Letters: B videos in a batch, n texts of a video, V / T all videos / texts
+of the test set, L text length, D joint width, Lv video-side tokens.
+"""
+from typing import Dict, List, Optional
+
+import torch
+import torch.nn.functional as F
+
+from stoavlp.registry import MODELS
+from ..data_preprocessors import stack_field
+from .base import VideoTextModel
+
+
+@MODELS.register_module()
+class STOAVLPRetriever(VideoTextModel):
+    """VTC + VTM fine-tuning; ranking by similarity, optionally re-ranked
+    by the VTM head; multiple choice by the VTM head.
+
+    Evaluation of retrieval goes through ``RetrievalLoop``: features of the
+    whole test set are cached with ``mode='tensor'`` and
+    :meth:`predict_all` ranks them chunk by chunk (memory bounded). A
+    query's top ``rerank_topk`` candidates are re-scored as the official
+    code does: ``softmax(sim over the top-k) * P_match(VTM)``, and placed
+    above the other candidates.
+
+    Args:
+        vtc_loss (dict): Defaults to ``dict(type='VTCLoss')``.
+        vtm_head (dict, optional): ``VTMHead``; needed for VTM training,
+            re-ranking and multiple choice.
+        rerank_topk (int): Candidates re-ranked per query, 0 for none.
+            Defaults to 32 (official).
+        rerank_batch (int): Fused pairs per VTM batch. Defaults to 128.
+        chunk_size (int): Queries scored at a time. Defaults to 1024.
+        **kwargs: The encoders, see :class:`VideoTextModel`.
+    """
+
+    def __init__(self,
+                 vtc_loss: Optional[dict] = None,
+                 vtm_head: Optional[dict] = None,
+                 rerank_topk: int = 32,
+                 rerank_batch: int = 128,
+                 chunk_size: int = 1024,
+                 **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.vtc_loss = MODELS.build(vtc_loss or dict(type='VTCLoss'))
+        self.vtm_head = MODELS.build(vtm_head) if vtm_head else None
+        if self.vtm_head is not None and self.fusion_encoder is None:
+            raise ValueError('vtm_head needs a fusion_encoder')
+        self.rerank_topk = rerank_topk if self.vtm_head is not None else 0
+        self.rerank_batch = rerank_batch
+        self.chunk_size = chunk_size
+
+    def loss(self, inputs: torch.Tensor,
+             data_samples: List) -> Dict[str, torch.Tensor]:
+        token_ids = stack_field(data_samples, 'token_ids')
+        attention_mask = stack_field(data_samples, 'attention_mask')
+        video = self.encode_video(inputs, data_samples)
+        text = self.encode_text(token_ids, attention_mask)
+        losses = dict(loss_vtc=self.vtc_loss(video['video_feature'],
+                                             text['text_feature']))
+        if self.vtm_head is not None:
+            losses['loss_vtm'] = self.vtm_loss(
+                video, text, self.video_sequence(video), attention_mask,
+                self._generator())
+        return losses
+
+    # -- features for evaluation -----------------------------------------
+    def _forward(self, inputs: torch.Tensor, data_samples: List) -> Dict:
+        """Features of a batch of videos and all their texts.
+
+        Returns:
+            dict: ``video_embed (B, D)`` normalised, ``video_tokens
+            (B, Lv, D)``, ``video_keep (B, Lv)``, ``video_types (Lv,)``,
+            ``text_embed (N, D)`` normalised, ``text_tokens (N, L, D)``,
+            ``text_keep (N, L)``, ``text_eot (N,)``, ``text_owner (N,)``
+            (index of each text's video in the batch).
+        """
+        video = self.encode_video(inputs, data_samples)
+        ids, masks, owner = [], [], []
+        for i, sample in enumerate(data_samples):
+            token_ids = sample.token_ids.view(-1, sample.token_ids.shape[-1])
+            ids.append(token_ids)
+            masks.append(sample.attention_mask.view_as(token_ids))
+            owner += [i] * len(token_ids)
+        text = self.encode_text(torch.cat(ids), torch.cat(masks))
+        out = dict(
+            video_embed=F.normalize(video['video_feature'], dim=-1),
+            text_embed=F.normalize(text['text_feature'], dim=-1),
+            text_keep=torch.cat(masks).bool(),
+            text_eot=text['eot_index'],
+            text_owner=torch.tensor(owner, device=inputs.device))
+        if self.vtm_head is not None:
+            tokens, types, keep = self.video_sequence(video)
+            out.update(video_tokens=tokens, video_keep=keep,
+                       video_types=types,
+                       text_tokens=text['token_features'])
+        return out
+
+    @torch.no_grad()
+    def match_probability(self, feats: Dict, video_index: torch.Tensor,
+                          text_index: torch.Tensor) -> torch.Tensor:
+        """VTM ``P(match)`` of pairs ``(video_index[p], text_index[p])``
+        of cached ``feats`` (see :meth:`_forward`), in batches."""
+        probs = []
+        for start in range(0, len(video_index), self.rerank_batch):
+            v = video_index[start:start + self.rerank_batch]
+            t = text_index[start:start + self.rerank_batch]
+            video_seq = (feats['video_tokens'][v], feats['video_types'],
+                         feats['video_keep'][v])
+            fused_video, fused_text = self.fuse(
+                video_seq, feats['text_tokens'][t], feats['text_keep'][t])
+            v_cls = int((feats['video_types'] == 0).sum()) - 1
+            eot = feats['text_eot'][t]
+            logits = self.vtm_head(fused_video[:, v_cls],
+                                   fused_text[torch.arange(len(t)), eot])
+            probs.append(logits.softmax(-1)[:, 1])
+        return torch.cat(probs)
+
+    def predict_all(self, feats: Dict) -> Dict[str, torch.Tensor]:
+        """Rank the whole test set both ways.
+
+        Args:
+            feats (dict): :meth:`_forward` outputs of all videos, with
+                ``text_to_video (T,)`` replacing ``text_owner``.
+
+        Returns:
+            dict: ``t2v_ranks (T,)`` and ``v2t_ranks (V,)``, 1-based ranks
+            of the ground truth (ties count against it).
+        """
+        from stoavlp.evaluation.functional import chunked_retrieval
+        text_to_video = feats['text_to_video']
+        video_to_texts = [set() for _ in range(len(feats['video_embed']))]
+        for t, v in enumerate(text_to_video.tolist()):
+            video_to_texts[v].add(t)
+        scale = float(self.vtc_loss.scale())
+
+        def rerank(videos_are_queries):
+            def score(query_idx, gallery_idx, sims):
+                k = gallery_idx.shape[1]
+                queries = query_idx[:, None].expand(-1, k).reshape(-1)
+                gallery = gallery_idx.reshape(-1)
+                video, text = (queries, gallery) if videos_are_queries \
+                    else (gallery, queries)
+                match = self.match_probability(feats, video, text)
+                return (scale * sims).softmax(-1) * match.view(-1, k)
+            return score if self.rerank_topk else None
+
+        t2v = chunked_retrieval(
+            feats['text_embed'], feats['video_embed'], text_to_video,
+            chunk_size=self.chunk_size, topk=self.rerank_topk,
+            rerank=rerank(False))
+        v2t = chunked_retrieval(
+            feats['video_embed'], feats['text_embed'], video_to_texts,
+            chunk_size=self.chunk_size, topk=self.rerank_topk,
+            rerank=rerank(True))
+        return dict(t2v_ranks=t2v['ranks'], v2t_ranks=v2t['ranks'])
+
+    def predict(self, inputs: torch.Tensor, data_samples: List) -> List:
+        """Multiple choice: every video's candidate texts scored like the
+        re-ranked retrieval candidates, ``softmax(sim over the options) *
+        P_match(VTM)`` (by similarity alone without a VTM head); sets
+        ``pred_label`` and ``mc_scores``."""
+        feats = self._forward(inputs, data_samples)
+        owner = feats['text_owner']
+        sims = (feats['video_embed'][owner] * feats['text_embed']).sum(-1)
+        if self.vtm_head is not None:
+            match = self.match_probability(
+                feats, owner, torch.arange(len(owner), device=owner.device))
+        scale = float(self.vtc_loss.scale())
+        for i, sample in enumerate(data_samples):
+            option_scores = sims[owner == i]
+            if self.vtm_head is not None:
+                option_scores = (scale * option_scores).softmax(-1) * \
+                    match[owner == i]
+            sample.set_field(option_scores, 'mc_scores')
+            sample.set_field(int(option_scores.argmax()), 'pred_label',
+                             field_type='metainfo')
+        return data_samples
