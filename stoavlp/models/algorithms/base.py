@@ -7,8 +7,8 @@ from typing import Dict, Optional, Tuple
 
 import torch
 import torch.nn.functional as F
-from mmengine.dist import get_dist_info
-from mmengine.logging import MessageHub
+from mmengine.dist import all_reduce, get_dist_info
+from mmengine.logging import MessageHub, MMLogger
 from mmengine.model import BaseModel
 
 from stoavlp.registry import MODELS
@@ -259,13 +259,41 @@ class VideoTextModel(BaseModel):
                 mode: str = 'tensor'):
         """Dispatch to :meth:`loss`, :meth:`predict` or :meth:`_forward`."""
         if mode == 'loss':
-            return self.loss(inputs, data_samples)
+            losses = self.loss(inputs, data_samples)
+            self._warn_nonfinite(losses, data_samples)
+            return losses
         if mode == 'predict':
             return self.predict(inputs, data_samples)
         if mode == 'tensor':
             return self._forward(inputs, data_samples)
         raise RuntimeError(f'Invalid mode "{mode}". Only supports loss, '
                            'predict and tensor mode')
+
+    def parse_losses(self, losses: Dict[str, torch.Tensor]):
+        """MMEngine's ``parse_losses``; under DDP the *logged* values are
+        averaged over ranks (the global batch's losses, with the
+        global-mean normalisation of the losses), not rank 0's alone."""
+        loss, log_vars = super().parse_losses(losses)
+        world = get_dist_info()[1]
+        if world > 1:
+            for key, value in log_vars.items():
+                value = value.detach().clone()
+                all_reduce(value)
+                log_vars[key] = value / world
+        return loss, log_vars
+
+    @staticmethod
+    def _warn_nonfinite(losses: Dict[str, torch.Tensor],
+                        data_samples) -> None:
+        """Name the samples of a batch whose loss is NaN or inf (the
+        optimizer wrapper then skips the step or stops the run)."""
+        bad = [k for k, v in losses.items()
+               if isinstance(v, torch.Tensor) and not torch.isfinite(v).all()]
+        if bad:
+            ids = [s.metainfo.get('video_id', s.metainfo.get('filename'))
+                   for s in data_samples or []]
+            MMLogger.get_current_instance().warning(
+                f'Non-finite {", ".join(bad)} in a batch of samples {ids}')
 
     def _forward(self, inputs: torch.Tensor, data_samples=None) -> Dict:
         """Encoder features of a batch (``mode='tensor'``)."""

@@ -11,6 +11,7 @@ from mmengine.model import BaseModule
 
 from stoavlp.datasets.answer_vocab import build_answer_vocab
 from stoavlp.registry import MODELS, TOKENIZERS
+from ..utils.distributed import global_mean
 
 
 @MODELS.register_module()
@@ -47,10 +48,10 @@ class QAClassifierHead(BaseModule):
         labels = torch.stack([s.answer_label for s in data_samples]).to(
             slot.device).long()
         logits = self.classifier(slot).float()
-        if (labels < 0).all():  # no answer in the vocabulary: nothing to learn
-            return logits.sum() * 0.0
-        return self.loss_weight * F.cross_entropy(logits, labels,
-                                                  ignore_index=-1)
+        # mean over the questions with an in-vocabulary answer, globally
+        total = F.cross_entropy(logits, labels, ignore_index=-1,
+                                reduction='sum')
+        return self.loss_weight * global_mean(total, (labels >= 0).sum())
 
     def predict(self, slot: torch.Tensor,
                 token_embedding: torch.Tensor) -> List[str]:

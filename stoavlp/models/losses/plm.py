@@ -4,6 +4,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from stoavlp.registry import MODELS
+from ..utils.distributed import global_mean
 
 
 @MODELS.register_module()
@@ -45,4 +46,7 @@ class PLMLoss(nn.Module):
     def forward(self, logits: torch.Tensor,
                 targets: torch.Tensor) -> torch.Tensor:
         """``logits (P, V)`` at the predicting positions, ``targets (P,)``."""
-        return self.loss_weight * F.cross_entropy(logits.float(), targets)
+        # mean over the tokens of the global batch (ranks hold different
+        # numbers of tokens)
+        total = F.cross_entropy(logits.float(), targets, reduction='sum')
+        return self.loss_weight * global_mean(total, len(targets))

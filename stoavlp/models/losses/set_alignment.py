@@ -9,6 +9,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from ..utils.distributed import global_mean
 from .hungarian import hungarian_match
 
 
@@ -91,11 +92,15 @@ class SetAlignmentLoss(nn.Module):
             matched_pred.append(p[rows])
             matched_target.append(t[cols])
         if not matched_pred:
-            return pred.sum() * 0.0
+            # no pair here, but other ranks may have some: count zero
+            return self.loss_weight * global_mean(pred.sum() * 0.0, 0)
         matched_pred = torch.cat(matched_pred)
         matched_target = torch.cat(matched_target)
         if self.normalize:
             distance = F.normalize(matched_pred, dim=-1) - F.normalize(
                 matched_target, dim=-1)
-            return self.loss_weight * distance.pow(2).sum(-1).mean()
-        return self.loss_weight * F.mse_loss(matched_pred, matched_target)
+            return self.loss_weight * global_mean(
+                distance.pow(2).sum(), len(distance))
+        # MSE: the mean over every element of every pair of the global batch
+        squared = (matched_pred - matched_target).pow(2)
+        return self.loss_weight * global_mean(squared.sum(), squared.numel())

@@ -3,7 +3,7 @@ from typing import Tuple
 
 import torch
 import torch.distributed as dist
-from mmengine.dist import get_dist_info
+from mmengine.dist import all_reduce, get_dist_info
 
 
 class _GatherWithGrad(torch.autograd.Function):
@@ -48,3 +48,27 @@ def local_rows(batch_size: int) -> Tuple[int, int]:
     """Slice ``(start, stop)`` of this rank's rows in a gathered batch."""
     rank = get_dist_info()[0]
     return rank * batch_size, (rank + 1) * batch_size
+
+
+def global_mean(local_sum: torch.Tensor,
+                local_count: torch.Tensor) -> torch.Tensor:
+    """Mean over the elements of *all* ranks, in the form DDP needs.
+
+    DDP averages gradients over ranks, so a rank's loss ``local_sum * world
+    / global_count`` makes the averaged gradient that of
+    ``sum over ranks / global_count``: the mean over every element (token,
+    pair, ...) of the global batch, as one process with the whole batch
+    computes it, even when ranks hold different numbers of elements. On one
+    process it is ``local_sum / local_count``.
+
+    Args:
+        local_sum (torch.Tensor): Scalar sum of this rank's per-element
+            losses.
+        local_count (torch.Tensor | int): Number of elements on this rank.
+    """
+    world = get_dist_info()[1]
+    count = torch.as_tensor(local_count, dtype=torch.float,
+                            device=local_sum.device).detach().clone()
+    if world > 1:
+        all_reduce(count)
+    return local_sum * world / count.clamp(min=1)
