@@ -32,8 +32,25 @@ here rather than scattered over the code base.
    ``transformers.modeling_utils`` (moved to ``transformers.pytorch_utils``);
    a meta-path hook re-exports them the moment ``mmaction.models`` is first
    imported, so ``import stoavlp`` itself stays cheap.
+
+3. **Checkpoints survive a kill.** mmengine's ``LocalBackend.put`` writes
+   checkpoints in place, so a run killed while saving leaves a truncated
+   file that ``--resume auto`` then fails to load. ``put`` now writes a
+   temporary file in the same folder and renames it (atomic on POSIX), and
+   the ``find_latest_checkpoint`` that ``--resume auto`` uses falls back to
+   the newest checkpoint file when the ``last_checkpoint`` pointer is
+   empty, truncated or stale.
+
+4. **Distributed runs on CPUs (gloo).** mmengine's PyTorch launcher calls
+   ``torch.cuda.set_device`` unconditionally and its DDP wrapper passes
+   ``device_ids=[local_rank]``, both of which fail without a GPU. Without
+   CUDA the process group is initialised directly (``gloo``; ``nccl`` gets a
+   clear error) and DDP gets ``device_ids=None``, as PyTorch requires for
+   CPU modules. ``tools/dist_train.sh`` then works with
+   ``env_cfg.dist_cfg.backend=gloo`` on any machine.
 """
 import importlib.abc
+import os
 import os.path as osp
 import sys
 import types
@@ -69,6 +86,66 @@ def _load_own_checkpoint(filename, map_location=None):
     # Own training state (optimizer, message hub, numpy RNG): trusted, see
     # the module docstring.
     return torch.load(filename, map_location=map_location, weights_only=False)
+
+
+def _atomic_put(self, obj: bytes, filepath) -> None:
+    """``LocalBackend.put`` that never leaves a partly written file."""
+    filepath = str(filepath)
+    os.makedirs(osp.dirname(osp.abspath(filepath)), exist_ok=True)
+    tmp = f'{filepath}.tmp{os.getpid()}'
+    with open(tmp, 'wb') as f:
+        f.write(obj)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, filepath)
+
+
+def _find_latest_checkpoint(path: str):
+    """``last_checkpoint`` if it names a file, else the newest ``*.pth``."""
+    from mmengine.runner.checkpoint import \
+        find_latest_checkpoint as from_pointer
+    last = from_pointer(path)
+    if last and osp.isfile(last):
+        return last
+    candidates = [osp.join(path, f) for f in os.listdir(path)
+                  if f.endswith('.pth')] if osp.isdir(path) else []
+    return max(candidates, key=osp.getmtime) if candidates else None
+
+
+def _patch_mmengine_checkpoint_saving():
+    import mmengine.runner.runner as runner_module
+    from mmengine.fileio.backends.local_backend import LocalBackend
+    LocalBackend.put = _atomic_put
+    runner_module.find_latest_checkpoint = _find_latest_checkpoint
+
+
+def _patch_mmengine_cpu_distributed():
+    import mmengine.dist.utils as dist_utils
+    from mmengine.model.wrappers import MMDistributedDataParallel
+    gpu_init = dist_utils._init_dist_pytorch
+    if getattr(gpu_init, '_stoavlp', False):
+        return
+
+    def init_dist_pytorch(backend='nccl', init_backend='torch', **kwargs):
+        if torch.cuda.is_available():
+            return gpu_init(backend, init_backend=init_backend, **kwargs)
+        if backend == 'nccl':
+            raise RuntimeError(
+                'No GPU: NCCL cannot run; use env_cfg=dict(dist_cfg=dict('
+                'backend="gloo")) for distributed training on CPUs')
+        torch.distributed.init_process_group(backend=backend, **kwargs)
+
+    init_dist_pytorch._stoavlp = True
+    dist_utils._init_dist_pytorch = init_dist_pytorch
+
+    gpu_ddp_init = MMDistributedDataParallel.__init__
+
+    def ddp_init(self, module, detect_anomalous_params=False, **kwargs):
+        if not torch.cuda.is_available():
+            kwargs['device_ids'] = None  # CPU modules take no device ids
+        gpu_ddp_init(self, module, detect_anomalous_params, **kwargs)
+
+    MMDistributedDataParallel.__init__ = ddp_init
 
 
 def _patch_mmengine_checkpoint_loader():
@@ -139,6 +216,8 @@ def apply():
         return
     _APPLIED = True
     _patch_mmengine_checkpoint_loader()
+    _patch_mmengine_checkpoint_saving()
+    _patch_mmengine_cpu_distributed()
     _stub_mmaction_drn()
     if 'mmaction.models' in sys.modules:
         _reexport_transformers_helpers()

@@ -77,10 +77,14 @@ def merge_args(cfg, args):
 
     if args.amp:
         wrapper = cfg.optim_wrapper.get('type', 'OptimWrapper')
-        if wrapper not in ('OptimWrapper', 'AmpOptimWrapper'):
+        amp = {'OptimWrapper': 'AmpOptimWrapper',
+               'AmpOptimWrapper': 'AmpOptimWrapper',
+               'GuardedOptimWrapper': 'GuardedAmpOptimWrapper',
+               'GuardedAmpOptimWrapper': 'GuardedAmpOptimWrapper'}
+        if wrapper not in amp:
             raise ValueError(f'--amp does not support optim_wrapper type '
                              f'{wrapper!r}')
-        cfg.optim_wrapper.type = 'AmpOptimWrapper'
+        cfg.optim_wrapper.type = amp[wrapper]
         cfg.optim_wrapper.setdefault('loss_scale', 'dynamic')
 
     if args.resume == 'auto':

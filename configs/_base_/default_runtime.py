@@ -9,8 +9,10 @@ default_hooks = dict(
     sampler_seed=dict(type='DistSamplerSeedHook'),
     sync_buffers=dict(type='SyncBuffersHook'))
 
-# Skipped corrupt videos / detection files are counted and reported per epoch.
-custom_hooks = [dict(type='BadSampleHook')]
+# Skipped corrupt videos / detection files are counted and reported per
+# epoch; checkpoints carry the random state, so a resumed run continues as
+# the uninterrupted one would.
+custom_hooks = [dict(type='BadSampleHook'), dict(type='RNGStateHook')]
 
 env_cfg = dict(
     cudnn_benchmark=False,

@@ -49,6 +49,10 @@ def test_train_merge_args_resume_and_workdir():
     assert cfg.resume is True and cfg.load_from is None
     assert cfg.work_dir == osp.join('./work_dirs', 'my_exp')
     assert cfg.optim_wrapper.type == 'AmpOptimWrapper'
+    guarded = train.merge_args(
+        Config(dict(optim_wrapper=dict(type='GuardedOptimWrapper'))),
+        train.parse_args(['c.py', '--amp']))
+    assert guarded.optim_wrapper.type == 'GuardedAmpOptimWrapper'
     assert cfg.a.b == 3
     args = train.parse_args(['c.py', '--resume', 'ckpt.pth'])
     cfg = train.merge_args(Config(dict()), args)

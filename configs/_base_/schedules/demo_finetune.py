@@ -5,7 +5,8 @@
 _base_ = ['../default_runtime.py']
 
 optim_wrapper = dict(
-    type='OptimWrapper',
+    type='GuardedOptimWrapper',
+    nonfinite='skip',  # or 'stop'; NaN/inf losses name their samples
     optimizer=dict(type='AdamW', lr=5e-4, betas=(0.9, 0.98), eps=1e-6,
                    weight_decay=0.01),
     clip_grad=dict(max_norm=1.0),
@@ -19,7 +20,8 @@ param_scheduler = [
          by_epoch=True, begin=0.5, end=demo_epochs,
          convert_to_iter_based=True),
 ]
-train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=demo_epochs)
+train_cfg = dict(type='ResumableEpochBasedTrainLoop',
+                 max_epochs=demo_epochs)
 test_cfg = dict(type='TestLoop')
 
 load_from = 'work_dirs/demo/pretrain/epoch_6.pth'

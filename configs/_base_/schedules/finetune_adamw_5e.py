@@ -3,7 +3,8 @@
 # weight decay 0.2, betas (0.9, 0.98), eps 1e-6, gradient clipping at 1.0,
 # 10 % linear warm-up then cosine decay, 5 epochs.
 optim_wrapper = dict(
-    type='OptimWrapper',
+    type='GuardedOptimWrapper',
+    nonfinite='skip',  # or 'stop'; NaN/inf losses name their samples
     optimizer=dict(
         type='AdamW', lr=1e-4, betas=(0.9, 0.98), eps=1e-6,
         weight_decay=0.2),
@@ -27,8 +28,8 @@ param_scheduler = [
          convert_to_iter_based=True),
 ]
 
-train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=max_epochs,
-                 val_interval=1)
+train_cfg = dict(type='ResumableEpochBasedTrainLoop',
+                 max_epochs=max_epochs, val_interval=1)
 val_cfg = dict(type='ValLoop')
 test_cfg = dict(type='TestLoop')
 

@@ -3,7 +3,8 @@
 # lr 1e-5 for new parts and 1e-5 x 1e-3 for CLIP's encoders (coef_lr), 10 %
 # linear warm-up then cosine decay, 10 epochs, global batch 1024.
 optim_wrapper = dict(
-    type='OptimWrapper',
+    type='GuardedOptimWrapper',
+    nonfinite='skip',  # or 'stop'; NaN/inf losses name their samples
     optimizer=dict(
         type='AdamW', lr=1e-5, betas=(0.9, 0.98), eps=1e-6,
         weight_decay=0.2),
@@ -24,7 +25,8 @@ param_scheduler = [
          begin=1, end=10, convert_to_iter_based=True),
 ]
 
-train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=10, val_interval=1)
+train_cfg = dict(type='ResumableEpochBasedTrainLoop', max_epochs=10,
+                 val_interval=1)
 
 # Lets --auto-scale-lr rescale lr when GPUs x batch differs from 128 x 8.
 auto_scale_lr = dict(enable=False, base_batch_size=1024)

@@ -1,3 +1,4 @@
 from .retrieval_loop import RetrievalLoop, merge_features
+from .train_loop import ResumableEpochBasedTrainLoop
 
-__all__ = ['RetrievalLoop', 'merge_features']
+__all__ = ['ResumableEpochBasedTrainLoop', 'RetrievalLoop', 'merge_features']
