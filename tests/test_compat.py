@@ -88,3 +88,40 @@ def test_external_weights_load_weights_only(tmp_path):
         load_external_checkpoint(str(bad))
     with pytest.raises(FileNotFoundError, match='missing.pt'):
         load_external_checkpoint(str(tmp_path / 'missing.pt'))
+
+
+def test_checkpoint_writes_are_atomic(tmp_path, monkeypatch):
+    import os
+
+    from mmengine.fileio.backends.local_backend import LocalBackend
+    target = tmp_path / 'epoch_1.pth'
+    target.write_bytes(b'old complete checkpoint')
+
+    def killed(src, dst):  # the process dies right before the rename
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(os, 'replace', killed)
+    with pytest.raises(KeyboardInterrupt):
+        LocalBackend().put(b'new checkpoint', str(target))
+    assert target.read_bytes() == b'old complete checkpoint'
+    monkeypatch.undo()
+    LocalBackend().put(b'new checkpoint', str(target))
+    assert target.read_bytes() == b'new checkpoint'
+
+
+def test_resume_auto_survives_a_broken_last_checkpoint_pointer(tmp_path):
+    import os
+    import time
+
+    import mmengine.runner.runner as runner_module
+    find = runner_module.find_latest_checkpoint
+    (tmp_path / 'iter_2.pth').write_bytes(b'x')
+    time.sleep(0.01)
+    (tmp_path / 'iter_4.pth').write_bytes(b'x')
+    os.utime(tmp_path / 'iter_2.pth', (1, 1))
+    (tmp_path / 'last_checkpoint').write_text('')  # killed while writing
+    assert find(str(tmp_path)) == str(tmp_path / 'iter_4.pth')
+    (tmp_path / 'last_checkpoint').write_text(str(tmp_path / 'iter_6.pth'))
+    assert find(str(tmp_path)) == str(tmp_path / 'iter_4.pth')  # stale
+    (tmp_path / 'last_checkpoint').write_text(str(tmp_path / 'iter_2.pth'))
+    assert find(str(tmp_path)) == str(tmp_path / 'iter_2.pth')

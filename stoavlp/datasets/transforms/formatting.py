@@ -28,8 +28,9 @@ class PackVideoTextInputs(BaseTransform):
 
     Added Keys:
 
-        - inputs (torch.Tensor): ``(T, 3, H, W)`` uint8 (normalised later by
-          the data preprocessor, on the device).
+        - inputs (torch.Tensor): ``(T, 3, H, W)`` uint8, a view of
+          channel-last memory (normalised later by the data preprocessor,
+          on the device).
         - data_samples (VideoTextDataSample): present ``data_keys`` as
           tensors, present ``meta_keys`` as metainfo.
 
@@ -45,8 +46,10 @@ class PackVideoTextInputs(BaseTransform):
         self.meta_keys = tuple(meta_keys)
 
     def transform(self, results: Dict) -> Dict:
-        imgs = np.ascontiguousarray(np.stack(results['imgs']))  # (T, H, W, 3)
-        inputs = torch.from_numpy(imgs).permute(0, 3, 1, 2).contiguous()
+        imgs = np.stack(results['imgs'])  # (T, H, W, 3), one copy
+        # a (T, 3, H, W) view of channel-last memory: no second copy (the
+        # data preprocessor makes the float copy on the device anyway)
+        inputs = torch.from_numpy(imgs).permute(0, 3, 1, 2)
         sample = VideoTextDataSample()
         for key in self.data_keys:
             if key in results:
