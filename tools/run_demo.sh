@@ -49,7 +49,15 @@ train $DEMO/stoavlp_tiny-u8-res112_1xb16-5e_demo-qa.py $OUT/qa epoch_5.pth
 $PY tools/test.py $DEMO/stoavlp_tiny-u8-res112_1xb16-5e_demo-qa.py \
     $OUT/qa/epoch_5.pth --work-dir $OUT/qa
 $PY tools/analysis_tools/demo_report.py --work-dir $OUT --data data/demo
+echo "== pictures of the trained models =="
+$PY tools/analysis_tools/visualize_clip.py $DEMO/stoavlp_tiny-u8-res112_1xb16-6e_demo-pretrain.py \
+    $OUT/pretrain/epoch_6.pth --index 0 --out $OUT/vis/pretrain --gif
+$PY tools/analysis_tools/visualize_clip.py $DEMO/stoavlp_tiny-u8-res112_1xb16-3e_demo-caption.py \
+    $OUT/caption/epoch_3.pth --index 0 --out $OUT/vis/caption
+$PY tools/analysis_tools/visualize_retrieval.py $DEMO/stoavlp_tiny-u8-res112_1xb16-3e_demo-retrieval.py \
+    $OUT/retrieval/epoch_3.pth --index 0 --out $OUT/vis/retrieval_top5.png
 echo "Done. Pictures: data/demo/contact_sheet.png (generated clips),"
-echo "$OUT/pipeline_train.png (what the model sees) and"
-echo "$OUT/pretrain_losses.png (the six pre-training losses);"
-echo "results: $OUT/results.md."
+echo "$OUT/pipeline_train.png (what the model sees),"
+echo "$OUT/pretrain_losses.png (the six pre-training losses),"
+echo "$OUT/vis/ (a clip's trajectories with their OTA/ASP matches, PNG and GIF;"
+echo "a generated caption; a query's top-5 videos); results: $OUT/results.md."

@@ -12,7 +12,12 @@ default_hooks = dict(
 # Skipped corrupt videos / detection files are counted and reported per
 # epoch; checkpoints carry the random state, so a resumed run continues as
 # the uninterrupted one would.
-custom_hooks = [dict(type='BadSampleHook'), dict(type='RNGStateHook')]
+# the training losses are drawn to <work_dir>/losses.png after every run.
+custom_hooks = [
+    dict(type='BadSampleHook'),
+    dict(type='RNGStateHook'),
+    dict(type='LossCurvesHook')
+]
 
 env_cfg = dict(
     cudnn_benchmark=False,
@@ -22,7 +27,7 @@ env_cfg = dict(
 log_processor = dict(type='LogProcessor', window_size=20, by_epoch=True)
 
 vis_backends = [dict(type='LocalVisBackend')]
-visualizer = dict(type='Visualizer', vis_backends=vis_backends)
+visualizer = dict(type='VideoTextVisualizer', vis_backends=vis_backends)
 
 log_level = 'INFO'
 resume = False

@@ -77,19 +77,32 @@ def draw_boxes(img: np.ndarray,
     return np.asarray(pil).copy()
 
 
-def make_contact_sheet(rows: Sequence[dict],
-                       out_path: str,
-                       frame_size: Optional[Tuple[int, int]] = None,
-                       title: Optional[str] = None,
-                       font_size: int = 12,
-                       gap: int = 4) -> str:
-    """Lay out rows of frames, each with text below, into one PNG.
+def label_corner(img: np.ndarray, text: str,
+                 font_size: int = 10) -> np.ndarray:
+    """A copy of an ``(H, W, 3)`` uint8 RGB image with ``text`` in white
+    on a black tag in its bottom-left corner."""
+    pil = Image.fromarray(np.asarray(img, np.uint8), 'RGB')
+    draw = ImageDraw.Draw(pil)
+    font = _font(font_size)
+    tx1, ty1, tx2, ty2 = draw.textbbox((0, 0), text, font=font)
+    y = pil.height - (ty2 - ty1) - 3
+    draw.rectangle([0, y, tx2 - tx1 + 3, pil.height - 1], fill=(0, 0, 0))
+    draw.text((2 - tx1, y + 1 - ty1), text, font=font, fill=(255, 255, 255))
+    return np.asarray(pil).copy()
+
+
+def render_contact_sheet(rows: Sequence[dict],
+                         frame_size: Optional[Tuple[int, int]] = None,
+                         title: Optional[str] = None,
+                         font_size: int = 12,
+                         gap: int = 4
+                         ) -> Tuple[np.ndarray, List[List[Tuple[int, int]]]]:
+    """Lay out rows of frames, each with text below, into one image.
 
     Args:
         rows: Dicts ``{"frames": [(H, W, 3) uint8 RGB, ...], "text": str}``;
             the text may have several lines and is wrapped to the sheet
             width.
-        out_path: Output ``.png`` path (parent folders are created).
         frame_size: ``(w, h)`` every frame is resized to; default the size
             of the first frame.
         title: Optional line at the top.
@@ -97,7 +110,8 @@ def make_contact_sheet(rows: Sequence[dict],
         gap: Pixels between frames and rows.
 
     Returns:
-        str: ``out_path``.
+        tuple: the sheet, ``(H_sheet, W_sheet, 3)`` uint8 RGB, and per row
+        the ``(x, y)`` sheet position of each frame's top-left pixel.
     """
     if not rows:
         raise ValueError('make_contact_sheet needs at least one row')
@@ -128,24 +142,99 @@ def make_contact_sheet(rows: Sequence[dict],
         fh + gap + len(t) * line_h + gap for t in texts)
     sheet = Image.new('RGB', (width, height), (24, 24, 24))
     draw = ImageDraw.Draw(sheet)
+    origins = []
     y = gap
     for line in title_lines:
         draw.text((gap, y), line, font=font, fill=(255, 255, 255))
         y += line_h
     for row, lines in zip(rows, texts):
+        origins.append([])
         for c, frame in enumerate(row['frames']):
             im = Image.fromarray(np.asarray(frame, np.uint8), 'RGB')
             if im.size != (fw, fh):
                 im = im.resize((fw, fh), Image.NEAREST)
-            sheet.paste(im, (gap + c * (fw + gap), y))
+            origins[-1].append((gap + c * (fw + gap), y))
+            sheet.paste(im, origins[-1][-1])
         y += fh + gap
         for line in lines:
             draw.text((gap, y), line, font=font, fill=(230, 230, 230))
             y += line_h
         y += gap
+    return np.asarray(sheet).copy(), origins
+
+
+def make_contact_sheet(rows: Sequence[dict],
+                       out_path: str,
+                       frame_size: Optional[Tuple[int, int]] = None,
+                       title: Optional[str] = None,
+                       font_size: int = 12,
+                       gap: int = 4) -> str:
+    """:func:`render_contact_sheet` saved as a PNG at ``out_path`` (parent
+    folders are created); returns ``out_path``."""
+    sheet, _ = render_contact_sheet(rows, frame_size, title, font_size, gap)
     os.makedirs(osp.dirname(osp.abspath(out_path)), exist_ok=True)
-    sheet.save(out_path, format='PNG')
+    Image.fromarray(sheet, 'RGB').save(out_path, format='PNG')
     return out_path
 
 
-__all__: List[str] = ['draw_boxes', 'make_contact_sheet', 'DEFAULT_COLORS']
+def draw_tracks(img: np.ndarray,
+                tracks: Sequence[np.ndarray],
+                colors: Sequence[Tuple[int, int, int]],
+                labels: Optional[Sequence[str]] = None,
+                width: int = 2,
+                font_size: int = 10) -> np.ndarray:
+    """Draw polylines (e.g. box centres over time) on a copy of an image.
+
+    Args:
+        img: ``(H, W, 3)`` uint8 RGB image; not modified.
+        tracks: Per track, ``(n, 2)`` ``x, y`` pixel points in time order;
+            each point gets a dot, consecutive points a line.
+        colors: RGB colour per track.
+        labels: Optional text per track, drawn next to its last point.
+        width: Line width in pixels.
+        font_size: Label text size in pixels.
+
+    Returns:
+        np.ndarray: A new ``(H, W, 3)`` uint8 RGB image.
+    """
+    pil = Image.fromarray(np.asarray(img, np.uint8), 'RGB')
+    draw = ImageDraw.Draw(pil)
+    font = _font(font_size)
+    radius = width + 1
+    for k, points in enumerate(tracks):
+        points = np.asarray(points, dtype=np.float64).reshape(-1, 2)
+        if not len(points):
+            continue
+        color = tuple(int(c) for c in colors[k])
+        xy = [tuple(p) for p in points]
+        if len(xy) > 1:
+            draw.line(xy, fill=color, width=width, joint='curve')
+        for x, y in xy:
+            draw.ellipse([x - radius, y - radius, x + radius, y + radius],
+                         fill=color)
+        if labels is not None and labels[k]:
+            x, y = xy[-1]
+            draw.text((x + radius + 1, y - font_size // 2), labels[k],
+                      font=font, fill=color)
+    return np.asarray(pil).copy()
+
+
+def save_gif(frames: Sequence[np.ndarray], out_path: str,
+             fps: float = 4) -> str:
+    """Save ``(H, W, 3)`` uint8 RGB frames as a looping GIF (Pillow only,
+    no moviepy); returns ``out_path``."""
+    if not len(frames):
+        raise ValueError('save_gif needs at least one frame')
+    images = [Image.fromarray(np.asarray(f, np.uint8), 'RGB')
+              for f in frames]
+    os.makedirs(osp.dirname(osp.abspath(out_path)), exist_ok=True)
+    images[0].save(out_path, format='GIF', save_all=True,
+                   append_images=images[1:], duration=int(1000 / fps),
+                   loop=0, optimize=False)
+    return out_path
+
+
+__all__: List[str] = [
+    'draw_boxes', 'draw_tracks', 'label_corner', 'make_contact_sheet',
+    'render_contact_sheet', 'save_gif', 'DEFAULT_COLORS'
+]

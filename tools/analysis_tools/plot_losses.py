@@ -5,20 +5,14 @@
 Reads MMEngine's ``<WORK_DIR>/<timestamp>/vis_data/scalars.json`` (the
 latest run, or ``--scalars FILE``), draws one panel per ``loss*`` key (raw
 and smoothed) and prints the mean of the first and last 10 % of iterations
-for each loss.
+for each loss. The plotting lives in ``stoavlp.visualization.curves`` (the
+``LossCurvesHook`` draws the same picture at the end of every run).
 """
 import argparse
-import glob
-import json
-import os
 import os.path as osp
-from collections import defaultdict
 
-import matplotlib
-
-matplotlib.use('Agg')
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
+from stoavlp.visualization.curves import (find_latest_scalars, plot_losses,
+                                          read_losses, summary_lines)
 
 
 def parse_args(argv=None):
@@ -32,59 +26,10 @@ def parse_args(argv=None):
 
 
 def latest_scalars(work_dir: str) -> str:
-    found = sorted(glob.glob(osp.join(work_dir, '*', 'vis_data',
-                                      'scalars.json')))
-    if not found:
+    found = find_latest_scalars(work_dir)
+    if found is None:
         raise SystemExit(f'no */vis_data/scalars.json under {work_dir}')
-    return found[-1]
-
-
-def read_losses(path: str) -> dict:
-    """``{loss name: (steps, values)}`` from a scalars.json."""
-    series = defaultdict(list)
-    with open(path, encoding='utf-8') as f:
-        for line in f:
-            record = json.loads(line)
-            if 'step' not in record:
-                continue
-            for key, value in record.items():
-                if key.startswith('loss') and isinstance(value, (int, float)):
-                    series[key].append((record['step'], value))
-    return {k: np.array(v).T for k, v in series.items()}
-
-
-def summarize(losses: dict) -> list:
-    """``(name, first, last)`` means over the first/last 10 % of points."""
-    rows = []
-    for name, (_, values) in sorted(losses.items()):
-        k = max(1, len(values) // 10)
-        rows.append((name, float(values[:k].mean()),
-                     float(values[-k:].mean())))
-    return rows
-
-
-def plot(losses: dict, out: str, smooth: int, title: str) -> None:
-    names = sorted(losses)
-    cols = min(4, len(names))
-    rows = (len(names) + cols - 1) // cols
-    fig, axes = plt.subplots(rows, cols, figsize=(4 * cols, 3 * rows),
-                             squeeze=False)
-    for ax, name in zip(axes.flat, names):
-        steps, values = losses[name]
-        ax.plot(steps, values, alpha=0.3, color='tab:blue')
-        if len(values) >= smooth > 1:
-            kernel = np.ones(smooth) / smooth
-            ax.plot(steps[smooth - 1:], np.convolve(values, kernel, 'valid'),
-                    color='tab:blue')
-        ax.set_title(name)
-        ax.set_xlabel('iteration')
-    for ax in list(axes.flat)[len(names):]:
-        ax.axis('off')
-    fig.suptitle(title)
-    fig.tight_layout()
-    os.makedirs(osp.dirname(osp.abspath(out)), exist_ok=True)
-    fig.savefig(out, dpi=100)
-    plt.close(fig)
+    return found
 
 
 def main(argv=None):
@@ -94,12 +39,10 @@ def main(argv=None):
     if not losses:
         raise SystemExit(f'{path} holds no loss values')
     out = args.out or osp.join(args.work_dir, 'losses.png')
-    plot(losses, out, args.smooth, osp.basename(osp.normpath(args.work_dir)))
-    print(f'{"loss":<12}{"first 10%":>12}{"last 10%":>12}{"ratio":>8}')
-    for name, first, last in summarize(losses):
-        trend = 'fell' if last < first else 'DID NOT FALL'
-        print(f'{name:<12}{first:>12.4f}{last:>12.4f}'
-              f'{last / first if first else float("nan"):>8.2f}  {trend}')
+    plot_losses(losses, out, args.smooth,
+                osp.basename(osp.normpath(args.work_dir)))
+    for line in summary_lines(losses):
+        print(line)
     print(f'picture: {out}')
 
 

@@ -9,6 +9,7 @@ import torch.nn.functional as F
 
 from stoavlp.registry import MODELS
 from ..data_preprocessors import stack_field
+from ..losses.set_alignment import eot_mask
 from .base import VideoTextModel
 
 
@@ -113,6 +114,61 @@ class STOAVLPPretrainer(VideoTextModel):
         _, fused_text = self.fuse(video_seq, masked_text, attention_mask)
         return self.lm_head.loss_mlm(fused_text, token_ids, masked,
                                      self.text_encoder.token_embedding.weight)
+
+    @torch.no_grad()
+    def explain(self, inputs: torch.Tensor, data_samples: List) -> List[Dict]:
+        """What OTA and ASP match in a batch (for pictures and checks).
+
+        The same encoders, candidate masks and Hungarian matching as
+        :meth:`loss` (``SetAlignmentLoss.assignments``); call it in eval
+        mode to see the matching without dropout. A sample with n texts is
+        explained with its first.
+
+        Args:
+            inputs (torch.Tensor): ``(B, T, 3, H, W)`` preprocessed video.
+            data_samples (list): Preprocessed samples.
+
+        Returns:
+            list[dict]: per sample, ``token_ids (L,)``, ``eot_index`` (int,
+            the position of t_CLS, the "no noun / empty action" target),
+            ``trajectory_mask (N,)`` and, with the losses, ``ota_trajectory
+            (p,)`` trajectory indices with ``ota_token (p,)`` their matched
+            text positions, ``asp_action (q,)`` action indices with
+            ``asp_token (q,)`` theirs, ``num_actions`` (M); tensors on the
+            CPU.
+        """
+        token_ids = stack_field(data_samples, 'token_ids')
+        attention_mask = stack_field(data_samples, 'attention_mask')
+        noun_mask = stack_field(data_samples, 'noun_mask')
+        verb_mask = stack_field(data_samples, 'verb_mask')
+        if token_ids.dim() == 3:  # (B, n, L): the first text of each
+            token_ids, attention_mask, noun_mask, verb_mask = (
+                t[:, 0] for t in (token_ids, attention_mask, noun_mask,
+                                  verb_mask))
+        video = self.encode_video(inputs, data_samples)
+        text = self.encode_text(token_ids, attention_mask)
+        eot = text['eot_index']
+        out = [dict(token_ids=token_ids[b].cpu(), eot_index=int(eot[b]))
+               for b in range(len(token_ids))]
+        if 'trajectory_mask' in video:
+            for b, sample in enumerate(out):
+                sample['trajectory_mask'] = video['trajectory_mask'][b].cpu()
+        if self.ota_loss is not None:
+            pairs = self.ota_loss.assignments(
+                video['trajectory_tokens'], video['trajectory_mask'],
+                text['token_features'], eot_mask(noun_mask, eot))
+            for sample, (rows, cols) in zip(out, pairs):
+                sample.update(ota_trajectory=rows.cpu(), ota_token=cols.cpu())
+        if self.asp_loss is not None:
+            actions = video['action_tokens']
+            pairs = self.asp_loss.assignments(
+                actions, actions.new_ones(actions.shape[:2],
+                                          dtype=torch.bool),
+                text['token_features'], eot_mask(verb_mask, eot))
+            for sample, (rows, cols) in zip(out, pairs):
+                sample.update(asp_action=rows.cpu(), asp_token=cols.cpu(),
+                              num_actions=actions.shape[1])
+        return out
 
     def predict(self, inputs: torch.Tensor, data_samples: List) -> List:
         """Normalised ``video_feature`` / ``text_feature`` per sample (the

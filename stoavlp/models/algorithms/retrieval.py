@@ -3,6 +3,7 @@
 Letters: B videos in a batch, n texts of a video, V / T all videos / texts
 of the test set, L text length, D joint width, Lv video-side tokens.
 """
+from functools import partial
 from typing import Dict, List, Optional
 
 import torch
@@ -118,6 +119,31 @@ class STOAVLPRetriever(VideoTextModel):
             probs.append(logits.softmax(-1)[:, 1])
         return torch.cat(probs)
 
+    def rerank_scores(self, feats: Dict, query_idx: torch.Tensor,
+                      gallery_idx: torch.Tensor, sims: torch.Tensor,
+                      videos_are_queries: bool = False) -> torch.Tensor:
+        """Re-score each query's top-k candidates the official way:
+        ``softmax(scale * sim over the k) * P_match(VTM)``.
+
+        Args:
+            feats (dict): Cached :meth:`_forward` outputs.
+            query_idx (torch.Tensor): ``(Q,)`` query indices (texts, or
+                videos when ``videos_are_queries``).
+            gallery_idx (torch.Tensor): ``(Q, k)`` candidate indices.
+            sims (torch.Tensor): ``(Q, k)`` their cosine similarities.
+
+        Returns:
+            torch.Tensor: ``(Q, k)`` scores.
+        """
+        k = gallery_idx.shape[1]
+        queries = query_idx[:, None].expand(-1, k).reshape(-1)
+        gallery = gallery_idx.reshape(-1)
+        video, text = (queries, gallery) if videos_are_queries \
+            else (gallery, queries)
+        match = self.match_probability(feats, video, text)
+        scale = float(self.vtc_loss.scale())
+        return (scale * sims).softmax(-1) * match.view(-1, k)
+
     def predict_all(self, feats: Dict) -> Dict[str, torch.Tensor]:
         """Rank the whole test set both ways.
 
@@ -134,18 +160,12 @@ class STOAVLPRetriever(VideoTextModel):
         video_to_texts = [set() for _ in range(len(feats['video_embed']))]
         for t, v in enumerate(text_to_video.tolist()):
             video_to_texts[v].add(t)
-        scale = float(self.vtc_loss.scale())
 
         def rerank(videos_are_queries):
-            def score(query_idx, gallery_idx, sims):
-                k = gallery_idx.shape[1]
-                queries = query_idx[:, None].expand(-1, k).reshape(-1)
-                gallery = gallery_idx.reshape(-1)
-                video, text = (queries, gallery) if videos_are_queries \
-                    else (gallery, queries)
-                match = self.match_probability(feats, video, text)
-                return (scale * sims).softmax(-1) * match.view(-1, k)
-            return score if self.rerank_topk else None
+            if not self.rerank_topk:
+                return None
+            return partial(self.rerank_scores, feats,
+                           videos_are_queries=videos_are_queries)
 
         t2v = chunked_retrieval(
             feats['text_embed'], feats['video_embed'], text_to_video,

@@ -3,7 +3,7 @@
 Letters: B batch, P predictions per sample (trajectories or actions),
 L text length, D feature width.
 """
-from typing import Tuple
+from typing import List, Tuple
 
 import torch
 import torch.nn as nn
@@ -65,6 +65,40 @@ class SetAlignmentLoss(nn.Module):
         device = pred.device
         return (torch.as_tensor(rows, device=device),
                 torch.as_tensor(cols, device=device))
+
+    @torch.no_grad()
+    def assignments(self, pred: torch.Tensor, pred_mask: torch.Tensor,
+                    targets: torch.Tensor, target_mask: torch.Tensor
+                    ) -> List[Tuple[torch.Tensor, torch.Tensor]]:
+        """The pairs :meth:`aligned_loss` regresses, as batch indices.
+
+        Same selection of valid predictions and candidate targets and the
+        same :meth:`match` as the loss, so this is exactly what it matched.
+
+        Args:
+            pred (torch.Tensor): ``(B, P, D)``.
+            pred_mask (torch.Tensor): ``(B, P)`` valid predictions.
+            targets (torch.Tensor): ``(B, L, D)`` text token features.
+            target_mask (torch.Tensor): ``(B, L)`` candidate targets.
+
+        Returns:
+            list[tuple[torch.Tensor, torch.Tensor]]: per sample,
+            ``pred_index (p,)`` in ``[0, P)`` and ``target_index (p,)`` in
+            ``[0, L)`` (int64, ``p = min(#valid, #candidates)``, empty when
+            either side is), ``pred_index`` ascending.
+        """
+        pairs = []
+        for b in range(pred.shape[0]):
+            pred_index = pred_mask[b].bool().nonzero().flatten()
+            target_index = target_mask[b].bool().nonzero().flatten()
+            if len(pred_index) == 0 or len(target_index) == 0:
+                empty = pred_index.new_zeros(0)
+                pairs.append((empty, empty.clone()))
+                continue
+            rows, cols = self.match(pred[b][pred_index],
+                                    targets[b][target_index])
+            pairs.append((pred_index[rows], target_index[cols]))
+        return pairs
 
     def aligned_loss(self, pred: torch.Tensor, pred_mask: torch.Tensor,
                      targets: torch.Tensor,
