@@ -26,7 +26,16 @@ fi
 start=$(date +%s)
 echo "[setup] installing pinned requirements (about 2 min on a fresh machine)"
 "$VENV/bin/python" -m pip install -q --upgrade pip
-"$VENV/bin/python" -m pip install -q -r requirements.txt
+if "$VENV/bin/python" -m pip show -q mmcv >/dev/null 2>&1; then
+    # full mmcv (tools/install_mmcv_full.sh) is installed: mmcv-lite, the
+    # same package without compiled ops, must not be installed over it
+    "$VENV/bin/python" -m pip install -q -r requirements/runtime.txt \
+        -r requirements/tests.txt \
+        $(grep -v '^mmcv-lite' requirements/mminstall.txt | grep -v '^#')
+else
+    "$VENV/bin/python" -m pip install -q -r requirements.txt
+fi
+"$VENV/bin/python" -m pip install -q --no-deps -r requirements/openmim.txt
 "$VENV/bin/python" -m pip install -q --no-deps --no-build-isolation -e .
 "$VENV/bin/python" -c "import stoavlp, mmaction.models; print('[setup] stoavlp', stoavlp.__version__, 'and mmaction.models import fine')" 2>/dev/null
 echo "$want" > "$stamp"
