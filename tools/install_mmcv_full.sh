@@ -8,12 +8,16 @@
 #
 # Idempotent: does nothing when `mmcv.ops` already imports. There is no
 # binary wheel for torch 2.14 on the registry, so it compiles from the sdist:
-# about 12 minutes on 2 cores (MAX_JOBS=2). What the build needs
-# (docs: ../shared/spec/environment.md):
+# about 12 minutes on 2 cores (MAX_JOBS=2). The wheel is kept in
+# $STOAVLP_CACHE (default ~/.cache/stoavlp) under a name that carries the
+# torch version and Python tag, so a fresh environment with the same torch
+# (a clean CI checkout) installs it in seconds, and one with another torch
+# rebuilds instead of silently reusing an ABI-incompatible build.
+# What the build needs (docs: ../shared/spec/environment.md):
 #   - setuptools<81 (mmcv's setup.py imports pkg_resources),
-#   - -std=c++20 instead of -std=c++17 (ATen of torch 2.14 requires C++20),
+#   - -std=c++20 instead of -std=c++17 (ATen of torch >= 2.10 requires C++20),
 #   - --no-build-isolation (build against the installed torch) and
-#     --no-cache-dir (a cached wheel may be built against another torch).
+#     --no-cache-dir (pip's own cache may hold a build for another torch).
 set -euo pipefail
 PYTHON=${PYTHON:-python}
 MMCV_VERSION=${MMCV_VERSION:-2.1.0}
@@ -24,27 +28,39 @@ if "$PYTHON" -c "import mmcv.ops" >/dev/null 2>&1; then
 fi
 
 start=$(date +%s)
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
+key=$("$PYTHON" -c "import sys, torch; print(f'torch{torch.__version__.split(\"+\")[0]}-cp{sys.version_info[0]}{sys.version_info[1]}')")
+cache=${STOAVLP_CACHE:-$HOME/.cache/stoavlp}/mmcv-$MMCV_VERSION-$key
+mkdir -p "$cache"
 
-echo "[1/4] build requirements"
-"$PYTHON" -m pip install -q 'setuptools<81' ninja
+if ! ls "$cache"/mmcv-*.whl >/dev/null 2>&1; then
+    work=$(mktemp -d)
+    trap 'rm -rf "$work"' EXIT
 
-echo "[2/4] fetching the mmcv $MMCV_VERSION source distribution"
-# --no-build-isolation: reading the sdist's metadata already needs
-# pkg_resources, i.e. the setuptools<81 installed above.
-"$PYTHON" -m pip download --no-deps --no-binary :all: --no-build-isolation \
-    "mmcv==$MMCV_VERSION" -d "$work" -q
-tar -xzf "$work"/mmcv-"$MMCV_VERSION".tar.gz -C "$work"
-src="$work/mmcv-$MMCV_VERSION"
+    echo "[1/4] build requirements"
+    "$PYTHON" -m pip install -q 'setuptools<81' ninja wheel
 
-echo "[3/4] patching setup.py for torch >= 2.10 (C++20)"
-sed -i 's/-std=c++17/-std=c++20/g' "$src/setup.py"
+    echo "[2/4] fetching the mmcv $MMCV_VERSION source distribution"
+    # --no-build-isolation: reading the sdist's metadata already needs
+    # pkg_resources, i.e. the setuptools<81 installed above.
+    "$PYTHON" -m pip download --no-deps --no-binary :all: --no-build-isolation \
+        "mmcv==$MMCV_VERSION" -d "$work" -q
+    tar -xzf "$work"/mmcv-"$MMCV_VERSION".tar.gz -C "$work"
+    src="$work/mmcv-$MMCV_VERSION"
 
-echo "[4/4] compiling (about 12 min with MAX_JOBS=2; set MAX_JOBS for more cores)"
+    echo "[3/4] patching setup.py for torch >= 2.10 (C++20)"
+    sed -i 's/-std=c++17/-std=c++20/g' "$src/setup.py"
+
+    echo "[4/4] compiling (about 12 min with MAX_JOBS=2; set MAX_JOBS for more cores)"
+    MMCV_WITH_OPS=1 MAX_JOBS=${MAX_JOBS:-2} FORCE_CUDA=${FORCE_CUDA:-0} \
+        "$PYTHON" -m pip wheel --no-deps --no-build-isolation --no-cache-dir \
+        "$src" -w "$work/wheel"
+    # Move into place only when complete: a killed build leaves no wheel.
+    mv "$work"/wheel/mmcv-*.whl "$cache"/
+else
+    echo "reusing the wheel built for $key: $(ls "$cache"/mmcv-*.whl)"
+fi
+
 "$PYTHON" -m pip uninstall -y -q mmcv-lite || true
-MMCV_WITH_OPS=1 MAX_JOBS=${MAX_JOBS:-2} FORCE_CUDA=${FORCE_CUDA:-0} \
-    "$PYTHON" -m pip install --no-build-isolation --no-cache-dir "$src"
-
+"$PYTHON" -m pip install -q --no-deps --force-reinstall "$cache"/mmcv-*.whl
 "$PYTHON" -c "import mmcv, mmcv.ops; print('mmcv', mmcv.__version__, 'with ops installed')"
 echo "done in $(( $(date +%s) - start )) s"
