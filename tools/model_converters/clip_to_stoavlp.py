@@ -42,7 +42,6 @@ box MLPs and position tables, [CLS] and action queries, temporal and
 segment-type embeddings, the heads and the VTC temperature). open_clip
 models trained with GELU need ``act='gelu'`` in the config's backbones.
 """
-import argparse
 import os.path as osp
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
@@ -51,35 +50,12 @@ DEFAULT_CONFIG = osp.join(
     'stoavlp_vit-b16-u12-res224_128xb8-10e_webvid2m-pretrain.py')
 
 
-def parse_args(argv=None):
-    parser = argparse.ArgumentParser(
-        description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument('src', help='CLIP checkpoint (.pt/.pth/.bin)')
-    parser.add_argument('dst', help='stoavlp checkpoint to write (.pth)')
-    parser.add_argument('--config', default=DEFAULT_CONFIG,
-                        help='stoavlp config whose model is initialised '
-                        '(default: %(default)s)')
-    parser.add_argument('--seed', type=int, default=0,
-                        help='random initialisation of the parts CLIP has '
-                        'no weights for (default: 0)')
-    return parser.parse_args(argv)
-
-
 def main(argv=None):
-    """Convert, write DST, print the report; errors exit with a message."""
-    args = parse_args(argv)
-    tool = osp.basename(__file__)
     from stoavlp.models.utils.converters import (clip_to_stoavlp,
-                                                 save_converted)
-    try:
-        state, report = clip_to_stoavlp(args.src, args.config, args.seed)
-        save_converted(state, args.dst, report)
-    except (FileNotFoundError, ValueError) as err:
-        raise SystemExit(f'{tool}: error: {err}')
-    print(report.format())
-    print(f'Saved {args.dst}')
-    return report
+                                                 converter_main)
+    return converter_main(argv, __doc__, 'CLIP checkpoint (.pt/.pth/.bin)',
+                          clip_to_stoavlp, DEFAULT_CONFIG,
+                          osp.basename(__file__))
 
 
 if __name__ == '__main__':

@@ -34,7 +34,6 @@ other than the backbones' ``act`` is reported as a warning.
 DST is ``{'state_dict', 'meta'}``, written atomically, for ``load_from``
 (see clip_to_stoavlp.py for the command).
 """
-import argparse
 import os.path as osp
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
@@ -43,38 +42,18 @@ DEFAULT_CONFIG = osp.join(
     'stoavlp_vit-b16-u12-res224_128xb8-10e_webvid2m-pretrain.py')
 
 
-def parse_args(argv=None):
-    parser = argparse.ArgumentParser(
-        description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument('src_dir', help='transformers CLIPModel directory')
-    parser.add_argument('dst', help='stoavlp checkpoint to write (.pth)')
-    parser.add_argument('--config', default=DEFAULT_CONFIG,
-                        help='stoavlp config whose model is initialised '
-                        '(default: %(default)s)')
-    parser.add_argument('--seed', type=int, default=0,
-                        help='random initialisation of the parts CLIP has '
-                        'no weights for (default: 0)')
-    return parser.parse_args(argv)
+def convert(src_dir, config, seed):
+    from stoavlp.models.utils.converters import clip_to_stoavlp
+    if not osp.isfile(osp.join(src_dir, 'config.json')):
+        raise ValueError(f'{src_dir} is not a transformers CLIPModel '
+                         'directory (no config.json)')
+    return clip_to_stoavlp(src_dir, config, seed)
 
 
 def main(argv=None):
-    """Convert, write DST, print the report; errors exit with a message."""
-    args = parse_args(argv)
-    tool = osp.basename(__file__)
-    if not osp.isfile(osp.join(args.src_dir, 'config.json')):
-        raise SystemExit(f'{tool}: error: {args.src_dir} is not a '
-                         'transformers CLIPModel directory (no config.json)')
-    from stoavlp.models.utils.converters import (clip_to_stoavlp,
-                                                 save_converted)
-    try:
-        state, report = clip_to_stoavlp(args.src_dir, args.config, args.seed)
-        save_converted(state, args.dst, report)
-    except (FileNotFoundError, ValueError) as err:
-        raise SystemExit(f'{tool}: error: {err}')
-    print(report.format())
-    print(f'Saved {args.dst}')
-    return report
+    from stoavlp.models.utils.converters import converter_main
+    return converter_main(argv, __doc__, 'transformers CLIPModel directory',
+                          convert, DEFAULT_CONFIG, osp.basename(__file__))
 
 
 if __name__ == '__main__':

@@ -84,7 +84,6 @@ type embeddings and the fusion ``ln_final`` are stoavlp's. Shapes that do
 not fit the config (other than the cropped tables above) are an error
 naming both shapes. Details: docs/model_converters.md.
 """
-import argparse
 import os.path as osp
 import re
 
@@ -318,33 +317,11 @@ def official_to_stoavlp(src: str, config, seed: int = 0):
     return state, report
 
 
-def parse_args(argv=None):
-    parser = argparse.ArgumentParser(
-        description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument('src', help='official pytorch_model.bin')
-    parser.add_argument('dst', help='stoavlp checkpoint to write (.pth)')
-    parser.add_argument('--config', default=DEFAULT_CONFIG,
-                        help='stoavlp config whose model is filled '
-                        '(default: %(default)s)')
-    parser.add_argument('--seed', type=int, default=0,
-                        help='random initialisation of the parts the '
-                        'release has no weights for (default: 0)')
-    return parser.parse_args(argv)
-
-
 def main(argv=None):
-    """Convert, write DST, print the report; errors exit with a message."""
-    args = parse_args(argv)
-    from stoavlp.models.utils.converters import save_converted
-    try:
-        state, report = official_to_stoavlp(args.src, args.config, args.seed)
-        save_converted(state, args.dst, report)
-    except (FileNotFoundError, ValueError) as err:
-        raise SystemExit(f'{osp.basename(__file__)}: error: {err}')
-    print(report.format())
-    print(f'Saved {args.dst}')
-    return report
+    from stoavlp.models.utils.converters import converter_main
+    return converter_main(argv, __doc__, 'official pytorch_model.bin',
+                          official_to_stoavlp, DEFAULT_CONFIG,
+                          osp.basename(__file__))
 
 
 if __name__ == '__main__':

@@ -72,8 +72,7 @@ class SetAlignmentLoss(nn.Module):
                     ) -> List[Tuple[torch.Tensor, torch.Tensor]]:
         """The pairs :meth:`aligned_loss` regresses, as batch indices.
 
-        Same selection of valid predictions and candidate targets and the
-        same :meth:`match` as the loss, so this is exactly what it matched.
+        :meth:`aligned_loss` regresses exactly these pairs.
 
         Args:
             pred (torch.Tensor): ``(B, P, D)``.
@@ -116,15 +115,11 @@ class SetAlignmentLoss(nn.Module):
             batch has none, e.g. no objects or no nouns).
         """
         targets = targets.detach()
-        matched_pred, matched_target = [], []
-        for b in range(pred.shape[0]):
-            p = pred[b][pred_mask[b].bool()]
-            t = targets[b][target_mask[b].bool()]
-            if len(p) == 0 or len(t) == 0:
-                continue
-            rows, cols = self.match(p, t)
-            matched_pred.append(p[rows])
-            matched_target.append(t[cols])
+        pairs = self.assignments(pred, pred_mask, targets, target_mask)
+        matched_pred = [pred[b][rows] for b, (rows, _) in enumerate(pairs)
+                        if len(rows)]
+        matched_target = [targets[b][cols]
+                          for b, (rows, cols) in enumerate(pairs) if len(rows)]
         if not matched_pred:
             # no pair here, but other ranks may have some: count zero
             return self.loss_weight * global_mean(pred.sum() * 0.0, 0)

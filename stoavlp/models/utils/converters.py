@@ -18,6 +18,7 @@ A conversion gives a full state dict of the config's model, saved as
 ``{'state_dict', 'meta'}`` for ``load_from``, and a report naming the source
 tensors not used and the stoavlp tensors not filled from the source.
 """
+import argparse
 import copy
 import logging
 import os
@@ -312,3 +313,35 @@ def save_converted(state_dict: StateDict, dst: str,
     finally:
         if osp.exists(tmp):
             os.remove(tmp)
+
+
+def converter_main(argv: Optional[List[str]], doc: str, src_help: str,
+                   convert, default_config: str, tool: str
+                   ) -> ConversionReport:
+    """The command line all converters share: ``SRC DST [--config]
+    [--seed]``; converts, writes DST, prints the report. Errors exit with a
+    message naming the file or tensor.
+
+    Args:
+        convert: ``(src, config, seed) -> (state_dict, ConversionReport)``.
+    """
+    parser = argparse.ArgumentParser(
+        prog=tool, description=doc,
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument('src', help=src_help)
+    parser.add_argument('dst', help='stoavlp checkpoint to write (.pth)')
+    parser.add_argument('--config', default=default_config,
+                        help='stoavlp config whose model is filled '
+                        '(default: %(default)s)')
+    parser.add_argument('--seed', type=int, default=0,
+                        help='random initialisation of the parts the source '
+                        'has no weights for (default: 0)')
+    args = parser.parse_args(argv)
+    try:
+        state, report = convert(args.src, args.config, args.seed)
+        save_converted(state, args.dst, report)
+    except (FileNotFoundError, ValueError) as err:
+        raise SystemExit(f'{tool}: error: {err}')
+    print(report.format())
+    print(f'Saved {args.dst}')
+    return report
