@@ -125,7 +125,10 @@ class TrajectoryEncoder(TopBlocksEncoder):
         h_img, w_img = image_size
         to_grid = box.new_tensor([grid / w_img, grid / h_img] * 2)
         rois = torch.cat([(vb * t + vt)[:, None].float(), box * to_grid], 1)
-        pooled = self.roi_align(feat.float(), rois).amax(dim=(-2, -1))
+        # contiguous: mmcv's CPU RoIAlign reads a permuted (channels-last)
+        # tensor as if it were contiguous and silently returns wrong values
+        pooled = self.roi_align(feat.float().contiguous(),
+                                rois).amax(dim=(-2, -1))
         tokens = self.box_mlp(pooled.to(patch_tokens.dtype))  # (P, C)
         tokens = tokens + self.box_position[vt, vk] + self.coord_mlp(
             box / box.new_tensor([w_img, h_img] * 2)).to(tokens.dtype)

@@ -167,3 +167,11 @@ def test_roi_backends():
     torch.testing.assert_close(build_roi_align('mmcv', 3)(patches, rois),
                                build_roi_align('torchvision', 3)(patches,
                                                                  rois))
+    # the encoder feeds RoIAlign a channels-last view of the patch tokens;
+    # both backends must give the same object tokens from it
+    inputs = random_inputs()
+    torch.testing.assert_close(
+        build(roi_backend='mmcv').object_tokens(*inputs[:2], inputs[3],
+                                                (IMG, IMG)),
+        build(roi_backend='torchvision').object_tokens(*inputs[:2],
+                                                       inputs[3], (IMG, IMG)))
