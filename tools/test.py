@@ -9,9 +9,14 @@ import argparse
 import json
 import os
 import os.path as osp
+import sys
 
 from mmengine.config import Config, DictAction
 from mmengine.runner import Runner
+
+# the repository root, so that configs can `custom_imports` code under
+# projects/ (Python puts tools/ first on the path)
+sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 
 def parse_args(argv=None):

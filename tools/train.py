@@ -6,9 +6,14 @@ Same arguments as mmaction2's ``tools/train.py``; distributed runs go through
 import argparse
 import os
 import os.path as osp
+import sys
 
 from mmengine.config import Config, DictAction
 from mmengine.runner import Runner
+
+# the repository root, so that configs can `custom_imports` code under
+# projects/ (Python puts tools/ first on the path)
+sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 
 def parse_args(argv=None):

@@ -1,0 +1,7 @@
+# Baseline: the CLIP video encoder alone (mean of the frame [CLS]
+# features, D channels), no trajectory or action neck.
+_base_ = ['./stoa-tiny_u8-112px_1xb8-20e_demo-action.py']
+
+model = dict(
+    trajectory_neck=None, action_neck=None,
+    cls_head=dict(in_channels=_base_.width))
