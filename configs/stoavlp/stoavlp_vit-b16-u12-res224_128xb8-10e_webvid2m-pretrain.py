@@ -9,10 +9,11 @@ _base_ = [
     '../_base_/default_runtime.py',
 ]
 
-# The six objectives of eq. 10.
+# The six objectives of eq. 10. VTC starts from CLIP's trained temperature
+# (100), as the official code.
 model = dict(
     type='STOAVLPPretrainer',
-    vtc_loss=dict(type='VTCLoss'),
+    vtc_loss=dict(type='VTCLoss', pretrained={{_base_.clip}}),
     vtm_head=dict(type='VTMHead', width=512),
     lm_head=dict(type='TiedLMHead', width=512),
     ota_loss=dict(type='OTALoss'),

@@ -211,8 +211,11 @@ class MSRVTTMCDataset(BaseVideoTextDataset):
                     self.ann_file, where,
                     f'"answer" {answer!r} is not an option index')
             name = str(entry['video'])
+            extra = {}
+            if 'kinds' in entry:  # optional: what each option is (demo)
+                extra['mc_option_kinds'] = [str(k) for k in entry['kinds']]
             items.append(
                 self.make_item(
                     name.rsplit('.', 1)[0], [str(o) for o in options], name,
-                    mc_label=answer))
+                    mc_label=answer, **extra))
         return items

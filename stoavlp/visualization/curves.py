@@ -29,6 +29,12 @@ def find_latest_scalars(work_dir: str) -> Optional[str]:
 def read_losses(path: str) -> LossSeries:
     """``{loss name: (steps, values)}`` from a scalars.json: every numeric
     ``loss*`` key of the records that carry a ``step``."""
+    return read_scalars(path, ('loss', ))
+
+
+def read_scalars(path: str, prefixes: Tuple[str, ...]) -> LossSeries:
+    """``{name: (steps, values)}`` of every numeric key starting with one of
+    ``prefixes`` in the records of a scalars.json that carry a ``step``."""
     series = defaultdict(list)
     with open(path, encoding='utf-8') as f:
         for line in f:
@@ -38,7 +44,8 @@ def read_losses(path: str) -> LossSeries:
             if 'step' not in record:
                 continue
             for key, value in record.items():
-                if key.startswith('loss') and isinstance(value, (int, float)):
+                if key.startswith(prefixes) and isinstance(value,
+                                                           (int, float)):
                     series[key].append((record['step'], value))
     return {k: np.array(v).T for k, v in series.items()}
 
@@ -87,6 +94,42 @@ def plot_losses(losses: LossSeries, out: str, smooth: int = 10,
         ax.set_title(name)
         ax.set_xlabel('iteration')
     for ax in list(axes.flat)[len(names):]:
+        ax.axis('off')
+    fig.suptitle(title)
+    fig.tight_layout()
+    os.makedirs(osp.dirname(osp.abspath(out)), exist_ok=True)
+    fig.savefig(out, dpi=100)
+    return out
+
+
+def plot_metrics(metrics: LossSeries, out: str, title: str = '',
+                 xlabel: str = 'epoch') -> str:
+    """One panel per metric family (the part before ``/``), each metric a
+    line with markers; ``*chance`` metrics are drawn dashed, so every
+    accuracy sits beside its chance level. Saved as a PNG; returns ``out``.
+    """
+    from matplotlib.figure import Figure
+    if not metrics:
+        raise ValueError('no metrics to plot')
+    families = defaultdict(list)
+    for name in sorted(metrics):
+        families[name.split('/')[0]].append(name)
+    cols = min(3, len(families))
+    rows = (len(families) + cols - 1) // cols
+    fig = Figure(figsize=(5 * cols, 3.4 * rows))
+    axes = fig.subplots(rows, cols, squeeze=False)
+    for ax, (family, names) in zip(axes.flat, sorted(families.items())):
+        for name in names:
+            steps, values = metrics[name]
+            label = name.split('/', 1)[-1]
+            if 'chance' in label:
+                ax.plot(steps, values, '--', color='gray', label=label)
+            else:
+                ax.plot(steps, values, 'o-', label=label)
+        ax.set_title(family)
+        ax.set_xlabel(xlabel)
+        ax.legend(fontsize=7)
+    for ax in list(axes.flat)[len(families):]:
         ax.axis('off')
     fig.suptitle(title)
     fig.tight_layout()

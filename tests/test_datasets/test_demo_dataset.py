@@ -389,15 +389,25 @@ def test_qa_answers_match_the_clips(demo, meta, folder, offset):
         assert mapping['video0'] == 'vid1'
 
 
-def test_multiple_choice(demo, meta):
-    items = _json(demo, 'msrvtt_mc/msrvtt_mc_test.json')
+@pytest.mark.parametrize('split,file', [('test', 'test'),
+                                        ('validate', 'val')])
+def test_multiple_choice(demo, meta, split, file):
+    items = _json(demo, f'msrvtt_mc/msrvtt_mc_{file}.json')
     clips = {c['video_id']: c for c in meta['clips']}
     test = [c['video_id'] + '.mp4' for c in meta['clips']
-            if c['split'] == 'test']
+            if c['split'] == split]
     assert [it['video'] for it in items] == test
     answers = set()
     for it in items:
-        assert set(it) == {'video', 'caption', 'answer'}
+        assert set(it) == {'video', 'caption', 'answer', 'kinds'}
+        assert it['kinds'][it['answer']] == 'truth'
+        assert it['kinds'].count('truth') == 1
+        # "other" options are the first captions of other groups' clips
+        group = clips[it['video'][:-4]]['group']
+        others = {c['captions'][0] for c in meta['clips']
+                  if c['group'] != group}
+        for kind, option in zip(it['kinds'], it['caption']):
+            assert kind != 'other' or option in others, option
         clip = clips[it['video'][:-4]]
         assert len(it['caption']) == 5 == len(set(it['caption']))
         assert it['caption'][it['answer']] == clip['captions'][0]

@@ -330,3 +330,32 @@ def test_transform_pickles_and_repr(transform):
     assert _where(res['noun_mask']) == [2, 7, 10]
     assert "piece_rule='last'" in repr(transform)
     assert 'CLIPTokenizer' in repr(transform)
+
+
+# ------------------------------------------------------ MatchObjectNouns --
+def test_match_object_nouns_finds_each_class_noun(transform, cache_dir):
+    from stoavlp.datasets.transforms import MatchObjectNouns
+    match = MatchObjectNouns(
+        num_trajectories=4,
+        tokenizer=dict(type='CLIPTokenizer', cache_dir=cache_dir))
+    text = 'a red circle is moving left while a blue traffic light spins'
+    results = transform(dict(text=text))
+    # classes in confidence order: a light, a circle, a dog (not named)
+    results['obj_classes'] = ['traffic light', 'circle', 'dog']
+    out = match(results)['obj_noun_index']
+    words = text.split()
+    # each word here is one BPE piece; position = word index + 1 (SOT)
+    assert out.tolist() == [words.index('light') + 1,
+                            words.index('circle') + 1, -1, -1]
+    assert results['token_ids'][out[1]] == match.class_token('circle')
+    # several captions: one row each; a caption naming nothing gets -1
+    many = transform(dict(text=[text, 'a dog and a circle', 'it moves']))
+    many['obj_classes'] = ['circle', 'dog']
+    rows = match(many)['obj_noun_index']
+    assert rows.shape == (3, 4)
+    assert rows[1].tolist()[:2] == [5, 2] and rows[2].tolist() == [-1] * 4
+    # a class word that is not tagged as a noun does not count
+    adj = transform(dict(text='a circle shaped red thing'))
+    adj['noun_mask'][:] = False
+    adj['obj_classes'] = ['circle']
+    assert match(adj)['obj_noun_index'].tolist()[0] == -1

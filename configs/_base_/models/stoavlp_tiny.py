@@ -3,6 +3,7 @@
 # stoavlp_vit-b16.py, smaller numbers; experiment configs add the `type`
 # and the task's heads (width 64).
 demo_frames, demo_size, demo_width, demo_objects = 8, 112, 64, 10
+demo_trajectories = 5
 
 model = dict(
     data_preprocessor=dict(type='VideoTextDataPreprocessor'),
@@ -16,7 +17,7 @@ model = dict(
     trajectory_encoder=dict(
         type='TrajectoryEncoder', width=demo_width, embed_dim=demo_width,
         heads=4, num_frames=demo_frames, max_objects=demo_objects,
-        num_trajectories=5),
+        num_trajectories=demo_trajectories),
     action_encoder=dict(
         type='ActionEncoder', width=demo_width, embed_dim=demo_width,
         heads=4, num_frames=demo_frames),
@@ -36,6 +37,9 @@ demo_train_pipeline = [
     dict(type='CenterCrop', crop_size=demo_size),
     dict(type='ProjectObjectBoxes'),
     dict(type='TokenizeText'),
+    # which caption token names each trajectory: for the OTA accuracy
+    # metric and stage 0's region-word alignment, never the objectives
+    dict(type='MatchObjectNouns', num_trajectories=demo_trajectories),
     dict(type='PackVideoTextInputs'),
 ]
 demo_test_pipeline = [
@@ -47,5 +51,22 @@ demo_test_pipeline = [
     dict(type='CenterCrop', crop_size=demo_size),
     dict(type='ProjectObjectBoxes'),
     dict(type='TokenizeText'),
+    # which caption token names each trajectory: for the OTA accuracy
+    # metric and stage 0's region-word alignment, never the objectives
+    dict(type='MatchObjectNouns', num_trajectories=demo_trajectories),
+    dict(type='PackVideoTextInputs'),
+]
+# Stage 0 (the tiny CLIP) sees 4 frames a clip: CLIP is a per-frame model,
+# and half the frames halve its cost on a CPU.
+demo_clip_pipeline = [
+    dict(type='DecordInit'),
+    dict(type='UniformSample', clip_len=4, test_mode=False),
+    dict(type='DecordDecode'),
+    dict(type='LoadObjectDetections', max_objects=demo_objects),
+    dict(type='Resize', scale=(-1, demo_size)),
+    dict(type='CenterCrop', crop_size=demo_size),
+    dict(type='ProjectObjectBoxes'),
+    dict(type='TokenizeText'),
+    dict(type='MatchObjectNouns', num_trajectories=demo_trajectories),
     dict(type='PackVideoTextInputs'),
 ]

@@ -16,7 +16,9 @@ optim_wrapper = dict(
             'video_encoder': dict(lr_mult=1e-3),
             'text_encoder': dict(lr_mult=1e-3),
             'fusion_encoder': dict(lr_mult=0.1),
-            'vtc_loss.logit_scale': dict(lr_mult=1e-3, decay_mult=0.0),
+            # VTC's temperature learns at the new parts' rate (an lr_mult of
+            # 1e-3 here would freeze it: 1e-8)
+            'vtc_loss.logit_scale': dict(decay_mult=0.0),
         }))
 
 max_epochs = 5

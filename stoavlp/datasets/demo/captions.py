@@ -298,7 +298,9 @@ def make_mc(caption: dict, objects: Sequence[dict],
         num_hard: How many negatives are one-attribute edits.
 
     Returns:
-        dict: ``{"caption": [str], "answer": int}``.
+        dict: ``{"caption": [str], "answer": int, "kinds": [str]}``, kinds
+        ``"truth"``, ``"edit"`` (one attribute changed) or ``"other"`` (a
+        caption of another group).
     """
     truth = caption['caption']
     options, seen = [], {truth}
@@ -309,6 +311,7 @@ def make_mc(caption: dict, objects: Sequence[dict],
         if text not in seen and len(options) < num_hard:
             seen.add(text)
             options.append(text)
+    kinds = ['edit'] * len(options)
     for k in rng.permutation(len(other_captions)):
         if len(options) >= num_options - 1:
             break
@@ -316,6 +319,8 @@ def make_mc(caption: dict, objects: Sequence[dict],
         if text not in seen:
             seen.add(text)
             options.append(text)
+            kinds.append('other')
     answer = int(rng.integers(len(options) + 1))
     options.insert(answer, truth)
-    return dict(caption=options, answer=answer)
+    kinds.insert(answer, 'truth')
+    return dict(caption=options, answer=answer, kinds=kinds)

@@ -25,7 +25,7 @@ from .video import write_mp4
 
 #: Bump when the content for the same parameters changes; a dataset made by
 #: another version is regenerated.
-VERSION = 1
+VERSION = 2
 SPLIT_FRACTIONS = {'test': 0.22, 'validate': 0.08}   # of groups; rest train
 SHEET_ROWS, SHEET_FRAMES = 6, 6
 
@@ -105,13 +105,15 @@ def _make_clip(task: Tuple[dict, str, int]) -> dict:
         num_detections=sum(len(f) for f in det_frames))
 
 
-def _make_mc(clips: Sequence[dict], seed: int) -> List[dict]:
-    """Multiple-choice items of the test clips (true caption = JSFusion's)."""
+def _make_mc(clips: Sequence[dict], seed: int,
+             split: str = 'test') -> List[dict]:
+    """Multiple-choice items of a split's clips (true caption =
+    JSFusion's)."""
     vocab = dict(shapes=list(SHAPES), colors=list(COLORS),
                  actions=list(ACTIONS))
     items = []
     for c in clips:
-        if c['split'] != 'test':
+        if c['split'] != split:
             continue
         others = [o['captions'][0] for o in clips if o['group'] != c['group']]
         mc = cap_lib.make_mc(
@@ -242,6 +244,10 @@ def make_demo_dataset(out_dir: str = 'data/demo',
     files = writer.write_msrvtt(out, clips, duration, info)
     files += writer.write_msrvtt_qa(out, clips)
     files += writer.write_msrvtt_mc(out, _make_mc(clips, params['seed']))
+    # the same items for the validation clips: pre-training validation
+    # measures VTM against one-attribute edits on them
+    files += writer.write_msrvtt_mc(
+        out, _make_mc(clips, params['seed'], 'validate'), split='val')
     files += writer.write_webvid(out, clips, duration)
     files += writer.write_msvd(out, clips)
     files += writer.write_lsmdc(out, clips, duration)

@@ -116,13 +116,17 @@ def write_msrvtt_qa(out: str, clips: Sequence[dict]) -> List[str]:
     return files
 
 
-def write_msrvtt_mc(out: str, items: Sequence[dict]) -> List[str]:
+def write_msrvtt_mc(out: str, items: Sequence[dict],
+                    split: str = 'test') -> List[str]:
     """MSR-VTT multiple choice (VindLU / mmaction2 ``msrvtt_mc_test.json``).
 
     Args:
-        items: ``{"video": "videoN.mp4", "caption": [5 str], "answer": int}``.
+        items: ``{"video": "videoN.mp4", "caption": [5 str], "answer": int,
+            "kinds": [5 str]}`` (``kinds`` is the demo's extra: which
+            options are one-attribute edits).
+        split: ``'test'`` or ``'val'``.
     """
-    name = 'msrvtt_mc/msrvtt_mc_test.json'
+    name = f'msrvtt_mc/msrvtt_mc_{split}.json'
     write_json(osp.join(out, name), list(items))
     return [name]
 

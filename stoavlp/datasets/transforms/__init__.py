@@ -1,9 +1,9 @@
 from .formatting import PackVideoTextInputs
 from .objects import (LoadObjectDetections, ProjectObjectBoxes,
                       select_frame_objects)
-from .text import TokenizeText
+from .text import MatchObjectNouns, TokenizeText
 
 __all__ = [
     'LoadObjectDetections', 'PackVideoTextInputs', 'ProjectObjectBoxes',
-    'TokenizeText', 'select_frame_objects'
+    'TokenizeText', 'MatchObjectNouns', 'select_frame_objects'
 ]

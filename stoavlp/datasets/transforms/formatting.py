@@ -10,12 +10,13 @@ from stoavlp.structures import VideoTextDataSample
 
 DEFAULT_DATA_KEYS = ('token_ids', 'attention_mask', 'noun_mask', 'verb_mask',
                      'obj_boxes', 'obj_scores', 'obj_labels', 'obj_mask',
-                     'obj_class_conf', 'mc_label', 'answer_label')
+                     'obj_class_conf', 'obj_noun_index', 'mc_label',
+                     'answer_label')
 DEFAULT_META_KEYS = ('video_id', 'filename', 'sample_idx', 'text',
                      'gt_captions', 'question', 'answer', 'obj_classes',
                      'frame_inds', 'total_frames', 'original_shape',
                      'img_shape', 'flip', 'flip_direction', 'crop_quadruple',
-                     'question_id', 'bad_samples')
+                     'question_id', 'bad_samples', 'mc_option_kinds')
 
 
 @TRANSFORMS.register_module()

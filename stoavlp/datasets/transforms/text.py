@@ -175,3 +175,66 @@ class TokenizeText(BaseTransform):
         return (f'{self.__class__.__name__}(tokenizer={self.tokenizer!r}, '
                 f'pos_tagger={self.pos_tagger!r}, '
                 f'piece_rule={self.piece_rule!r}, keys={self.keys!r})')
+
+
+@TRANSFORMS.register_module()
+class MatchObjectNouns(BaseTransform):
+    """Find, for every trajectory, the caption token of its class noun.
+
+    The ground truth of OTA: trajectory ``n`` (the clip's ``n``-th class by
+    summed confidence, ``obj_classes[n]``) belongs to the first noun token
+    whose BPE id is the last BPE piece of the class name (the piece that
+    carries a noun's tag, see :class:`TokenizeText`). Used by the OTA
+    assignment-accuracy metric and by region-word alignment; the model's
+    objectives never see it. A multi-word class name ("traffic light")
+    matches its last word; a class the caption does not name gets -1.
+
+    Required Keys:
+
+    - obj_classes (list[str]): from :class:`ProjectObjectBoxes`.
+    - token_ids, noun_mask (np.ndarray): from :class:`TokenizeText`,
+      (L,) or (n, L).
+
+    Added Keys:
+
+    - obj_noun_index (np.ndarray): int64, (N,) or (n, N): the token
+      position of trajectory ``n``'s noun in each caption, -1 if none.
+
+    Args:
+        num_trajectories (int): N (the trajectory encoder's). Defaults
+            to 20.
+        tokenizer (dict | CLIPTokenizer, optional): The one the captions
+            were tokenized with. None means ``dict(type='CLIPTokenizer')``.
+    """
+
+    def __init__(self, num_trajectories=20, tokenizer=None):
+        self.num_trajectories = num_trajectories
+        self.tokenizer = _build(tokenizer or dict(type='CLIPTokenizer'))
+        self._class_ids = {}
+
+    def class_token(self, name):
+        """BPE id of the last piece of class ``name`` (-1 if empty)."""
+        if name not in self._class_ids:
+            ids, _ = self.tokenizer.encode_pieces([str(name).lower()])[0]
+            self._class_ids[name] = int(ids[-1]) if len(ids) else -1
+        return self._class_ids[name]
+
+    def transform(self, results):
+        token_ids = np.asarray(results['token_ids'])
+        nouns = np.asarray(results['noun_mask'], bool)
+        single = token_ids.ndim == 1
+        token_ids, nouns = np.atleast_2d(token_ids), np.atleast_2d(nouns)
+        out = np.full((len(token_ids), self.num_trajectories), -1, np.int64)
+        classes = list(results.get('obj_classes', []))
+        for n, name in enumerate(classes[:self.num_trajectories]):
+            target = self.class_token(name)
+            for i in range(len(token_ids)):
+                hit = np.flatnonzero(nouns[i] & (token_ids[i] == target))
+                if len(hit):
+                    out[i, n] = hit[0]
+        results['obj_noun_index'] = out[0] if single else out
+        return results
+
+    def __repr__(self):
+        return (f'{self.__class__.__name__}(num_trajectories='
+                f'{self.num_trajectories})')

@@ -1,5 +1,8 @@
 from .bad_sample_hook import BadSampleHook
+from .export_clip_hook import ExportCLIPHook
 from .loss_curves_hook import LossCurvesHook
+from .metric_curves_hook import MetricCurvesHook
 from .rng_state_hook import RNGStateHook
 
-__all__ = ['BadSampleHook', 'LossCurvesHook', 'RNGStateHook']
+__all__ = ['BadSampleHook', 'ExportCLIPHook', 'LossCurvesHook', 'MetricCurvesHook',
+           'RNGStateHook']

@@ -1,10 +1,11 @@
 from .base import VideoTextModel
 from .caption import STOAVLPCaptioner
+from .clip_pretrain import CLIPPretrainer
 from .pretrain import STOAVLPPretrainer
 from .qa import STOAVLPQuestionAnswerer
 from .retrieval import STOAVLPRetriever
 
 __all__ = [
-    'STOAVLPCaptioner', 'STOAVLPPretrainer', 'STOAVLPQuestionAnswerer',
+    'CLIPPretrainer', 'STOAVLPCaptioner', 'STOAVLPPretrainer', 'STOAVLPQuestionAnswerer',
     'STOAVLPRetriever', 'VideoTextModel'
 ]

@@ -193,7 +193,8 @@ class VideoTextModel(BaseModel):
                        split: torch.Tensor) -> torch.Tensor:
         """Prefix-LM loss in one fusion pass: text positions ``< split``
         join the video side in the bidirectional prefix, the rest is causal
-        and predicted (PLM; captioning is ``split = 1``).
+        and predicted (PLM; captioning is ``split = 1``); the LM head's
+        read-out decides the attention (``lm_head.readout``).
 
         Args:
             video_seq (tuple): From :meth:`video_sequence`.
@@ -203,9 +204,8 @@ class VideoTextModel(BaseModel):
             split (torch.Tensor): ``(B,)`` in ``[1, eot_index]``.
         """
         eot = text['eot_index']
-        _, fused_text = self.fuse(video_seq, text['token_features'],
-                                  attention_mask, mode='prefix_lm',
-                                  text_prefix=split)
+        fused_text = self.lm_head.readout.fuse(
+            self, video_seq, text['token_features'], attention_mask, split)
         predicting = self.lm_head.plm_loss.target_mask(split, eot,
                                                        token_ids.shape[1])
         return self.lm_head.loss_plm(fused_text, token_ids, predicting,

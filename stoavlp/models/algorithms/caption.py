@@ -72,8 +72,9 @@ class CachedCaptionSteps:
 
 class RecomputedCaptionSteps(CachedCaptionSteps):
     """Reference without caches: every step re-encodes the whole text so
-    far and re-fuses the whole sequence (what decoding without a cache
-    costs). Same logits as :class:`CachedCaptionSteps`."""
+    far and re-fuses the whole sequence through the LM head's read-out
+    (what decoding without a cache costs). Same logits as the read-out's
+    cached steps."""
 
     def init_state(self) -> Dict:
         return dict(tokens=None, video=self.video_seq, text=[], fusion=[],
@@ -86,8 +87,8 @@ class RecomputedCaptionSteps(CachedCaptionSteps):
         state['tokens'] = ids
         mask = torch.ones_like(ids)
         text = model.encode_text(ids, mask)['token_features']
-        _, fused = model.fuse(state['video'], text, mask, mode='prefix_lm',
-                              text_prefix=torch.ones_like(ids[:, 0]))
+        fused = model.lm_head.readout.fuse(model, state['video'], text, mask,
+                                           torch.ones_like(ids[:, 0]))
         return model.lm_head(fused[:, -1],
                              model.text_encoder.token_embedding.weight)
 
@@ -147,8 +148,8 @@ class STOAVLPCaptioner(VideoTextModel):
         padding included)."""
         video_seq = self.video_sequence(self.encode_video(inputs,
                                                           data_samples))
-        steps = (CachedCaptionSteps if cached else
-                 RecomputedCaptionSteps)(self, video_seq)
+        steps = self.lm_head.readout.caption_steps(self, video_seq) \
+            if cached else RecomputedCaptionSteps(self, video_seq)
         cfg = dict(self.decode_cfg, **decode_cfg)
         tokens, _ = decode(steps, steps.init_state(),
                            batch_size=inputs.shape[0],

@@ -122,7 +122,7 @@ class STOAVLPPretrainer(VideoTextModel):
         The same encoders, candidate masks and Hungarian matching as
         :meth:`loss` (``SetAlignmentLoss.assignments``); call it in eval
         mode to see the matching without dropout. A sample with n texts is
-        explained with its first.
+        explained with its true one (``mc_label``) or else its first.
 
         Args:
             inputs (torch.Tensor): ``(B, T, 3, H, W)`` preprocessed video.
@@ -137,15 +137,25 @@ class STOAVLPPretrainer(VideoTextModel):
             ``asp_token (q,)`` theirs, ``num_actions`` (M); tensors on the
             CPU.
         """
-        token_ids = stack_field(data_samples, 'token_ids')
-        attention_mask = stack_field(data_samples, 'attention_mask')
-        noun_mask = stack_field(data_samples, 'noun_mask')
-        verb_mask = stack_field(data_samples, 'verb_mask')
-        if token_ids.dim() == 3:  # (B, n, L): the first text of each
-            token_ids, attention_mask, noun_mask, verb_mask = (
-                t[:, 0] for t in (token_ids, attention_mask, noun_mask,
-                                  verb_mask))
         video = self.encode_video(inputs, data_samples)
+        return self._explain(video, data_samples)
+
+    def _true_text(self, data_samples: List, name: str) -> torch.Tensor:
+        """``(B, L)`` field ``name`` of each sample's true text."""
+        field = stack_field(data_samples, name)
+        if field.dim() == 3:  # (B, n, L): the true option, else the first
+            truth = torch.tensor([int(s.get('mc_label', 0))
+                                  for s in data_samples],
+                                 device=field.device)
+            field = field[torch.arange(len(field), device=field.device),
+                          truth]
+        return field
+
+    def _explain(self, video: Dict, data_samples: List) -> List[Dict]:
+        token_ids, attention_mask, noun_mask, verb_mask = (
+            self._true_text(data_samples, name)
+            for name in ('token_ids', 'attention_mask', 'noun_mask',
+                         'verb_mask'))
         text = self.encode_text(token_ids, attention_mask)
         eot = text['eot_index']
         out = [dict(token_ids=token_ids[b].cpu(), eot_index=int(eot[b]))
@@ -170,15 +180,88 @@ class STOAVLPPretrainer(VideoTextModel):
                               num_actions=actions.shape[1])
         return out
 
+    @torch.no_grad()
+    def match_options(self, video: Dict, data_samples: List
+                      ) -> torch.Tensor:
+        """VTM ``P(match)`` of each video with each of its n texts and with
+        the true text of the sample half a batch away (a random negative:
+        the demo's batches hold whole groups of one-attribute variants).
+
+        Returns:
+            torch.Tensor: ``(B, n + 1)``, the last column the random one.
+        """
+        token_ids = stack_field(data_samples, 'token_ids')
+        attention_mask = stack_field(data_samples, 'attention_mask')
+        b, n, length = token_ids.shape
+        text = self.encode_text(token_ids.flatten(0, 1),
+                                attention_mask.flatten(0, 1))
+        truth = self._true_text(data_samples, 'token_ids')
+        truth_index = (token_ids == truth[:, None]).all(-1).float().argmax(1)
+        shifted = (torch.arange(b, device=truth.device) + b // 2) % b
+        text_index = torch.cat([
+            torch.arange(b * n, device=truth.device).view(b, n),
+            (shifted * n + truth_index[shifted])[:, None]], 1)  # (B, n + 1)
+        video_index = torch.arange(b, device=truth.device)[:, None].expand(
+            b, n + 1).reshape(-1)
+        text_index = text_index.reshape(-1)
+        tokens, types, keep = self.video_sequence(video)
+        fused_video, fused_text = self.fuse(
+            (tokens[video_index], types, keep[video_index]),
+            text['token_features'][text_index],
+            attention_mask.flatten(0, 1)[text_index])
+        v_cls = video['frame_features'].shape[1]
+        probs = self.vtm_head.match_probability(
+            fused_video[:, v_cls],
+            fused_text[torch.arange(len(text_index)),
+                       text['eot_index'][text_index]])
+        return probs.view(b, n + 1)
+
     def predict(self, inputs: torch.Tensor, data_samples: List) -> List:
         """Normalised ``video_feature`` / ``text_feature`` per sample (the
-        features retrieval evaluation compares)."""
-        feats = self._forward(inputs, data_samples)
-        video = F.normalize(feats['video_feature'], dim=-1)
+        features retrieval evaluation compares).
+
+        Samples with n texts (multiple-choice items: the pre-training
+        validation) get what :class:`PretrainMechanismMetric` reads instead
+        of ``text_feature``: ``vtm_probs (n + 1,)`` (:meth:`match_options`),
+        the OTA/ASP matches of the true text (:meth:`explain`),
+        ``frame_feature (D,)`` (the mean frame token), and with the necks
+        ``trajectory_tokens (N, D)``, ``trajectory_mask (N,)``,
+        ``action_tokens (M, D)``.
+        """
+        video = self.encode_video(inputs, data_samples)
+        token_ids = stack_field(data_samples, 'token_ids')
+        if token_ids is not None and token_ids.dim() == 3:
+            return self._predict_mechanism(video, data_samples)
+        feats = dict(video)
+        if token_ids is not None:
+            feats.update(self.encode_text(
+                token_ids, stack_field(data_samples, 'attention_mask')))
+        video_feature = F.normalize(feats['video_feature'], dim=-1)
         text = F.normalize(feats['text_feature'], dim=-1) \
             if 'text_feature' in feats else None
         for i, sample in enumerate(data_samples):
-            sample.set_field(video[i], 'video_feature')
+            sample.set_field(video_feature[i], 'video_feature')
             if text is not None:
                 sample.set_field(text[i], 'text_feature')
+        return data_samples
+
+    def _predict_mechanism(self, video: Dict, data_samples: List) -> List:
+        fields = dict(video_feature=F.normalize(video['video_feature'],
+                                                dim=-1),
+                      frame_feature=video['frame_features'].mean(1))
+        for key in ('trajectory_tokens', 'trajectory_mask', 'action_tokens'):
+            if key in video:
+                fields[key] = video[key]
+        if self.vtm_head is not None:
+            fields['vtm_probs'] = self.match_options(video, data_samples)
+        explained = self._explain(video, data_samples)
+        for i, sample in enumerate(data_samples):
+            for key, value in fields.items():
+                sample.set_field(value[i].cpu(), key)
+            for key, value in explained[i].items():
+                if key.startswith(('ota_', 'asp_')):
+                    sample.set_field(value, key)
+            if 'num_actions' in explained[i]:
+                sample.set_field(explained[i]['num_actions'], 'num_actions',
+                                 field_type='metainfo')
         return data_samples

@@ -1,5 +1,7 @@
 from .lm_head import TiedLMHead
-from .matching_head import VTMHead
+from .lm_readout import BlankSlotReadout, PrefixLMReadout
+from .matching_head import VTMHead, VTMLinearHead
 from .qa_head import QAClassifierHead, QAFirstTokenHead
 
-__all__ = ['QAClassifierHead', 'QAFirstTokenHead', 'TiedLMHead', 'VTMHead']
+__all__ = ['BlankSlotReadout', 'PrefixLMReadout', 'QAClassifierHead', 'QAFirstTokenHead', 'TiedLMHead', 'VTMHead',
+           'VTMLinearHead']

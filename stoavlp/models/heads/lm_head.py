@@ -18,7 +18,11 @@ class TiedLMHead(BaseModule):
     As the official release, the output layer is the CLIP text token
     embedding ``E (V, C)`` (passed in, not copied, so it stays tied) behind
     a learned ``W_proj (C, C)`` (identity at start) and a bias. The head
-    owns the MLM and PLM losses; either may be None (an ablation config).
+    owns the MLM and PLM losses; either may be None (an ablation config),
+    and the read-out its next-token predictions come from
+    (:mod:`~stoavlp.models.heads.lm_readout`: stoavlp's one-pass prefix LM,
+    or the official blank-slot read-out for converted official
+    checkpoints).
 
     Args:
         width (int): C. Defaults to 512.
@@ -26,6 +30,9 @@ class TiedLMHead(BaseModule):
         dropout (float): Defaults to 0.1.
         mlm_loss (dict, optional): Defaults to ``dict(type='MLMLoss')``.
         plm_loss (dict, optional): Defaults to ``dict(type='PLMLoss')``.
+        readout (dict, optional): Defaults to
+            ``dict(type='PrefixLMReadout')``; ``'BlankSlotReadout'`` is the
+            official one.
         init_cfg (dict, optional): mmengine init config.
     """
 
@@ -35,6 +42,7 @@ class TiedLMHead(BaseModule):
                  dropout: float = 0.1,
                  mlm_loss: Optional[dict] = 'default',
                  plm_loss: Optional[dict] = 'default',
+                 readout: Optional[dict] = None,
                  init_cfg: Optional[dict] = None) -> None:
         super().__init__(init_cfg=init_cfg)
         self.proj = nn.Parameter(torch.eye(width))
@@ -46,6 +54,7 @@ class TiedLMHead(BaseModule):
             plm_loss = dict(type='PLMLoss')
         self.mlm_loss = MODELS.build(mlm_loss) if mlm_loss else None
         self.plm_loss = MODELS.build(plm_loss) if plm_loss else None
+        self.readout = MODELS.build(readout or dict(type='PrefixLMReadout'))
 
     def forward(self, hidden: torch.Tensor,
                 token_embedding: torch.Tensor) -> torch.Tensor:

@@ -70,15 +70,21 @@ class FusionEncoder(BaseModule):
         self.ln_final.load_state_dict(text_encoder.ln_final.state_dict())
 
     def embed(self, tokens: torch.Tensor, types: torch.Tensor,
-              start: int = 0) -> torch.Tensor:
-        """Add position (from ``start``) and type embeddings to
-        ``(B, L, C)`` tokens with ``types (L,)``."""
+              start: int = 0,
+              positions: Optional[torch.Tensor] = None) -> torch.Tensor:
+        """Add position and type embeddings to ``(B, L, C)`` tokens with
+        ``types (L,)``; positions ``start..start + L - 1``, or the given
+        ``positions (L,)``."""
         length = tokens.shape[1]
-        if start + length > len(self.positional_embedding):
-            raise ValueError(f'fused sequence of {start + length} tokens; '
+        if positions is None:
+            positions = torch.arange(start, start + length,
+                                     device=tokens.device)
+        last = int(positions.max()) + 1 if len(positions) else 0
+        if last > len(self.positional_embedding):
+            raise ValueError(f'fused sequence of {last} tokens; '
                              f'max_positions is '
                              f'{len(self.positional_embedding)}')
-        pos = self.positional_embedding[start:start + length]
+        pos = self.positional_embedding[positions]
         return tokens + (pos + self.type_embedding[types]).to(tokens.dtype)
 
     def forward(self,
@@ -87,15 +93,23 @@ class FusionEncoder(BaseModule):
                 keep: torch.Tensor,
                 mode: str = 'bidirectional',
                 prefix_len: Optional[torch.Tensor] = None,
-                caches: Optional[List[dict]] = None) -> torch.Tensor:
+                caches: Optional[List[dict]] = None,
+                attn_mask: Optional[torch.Tensor] = None,
+                positions: Optional[torch.Tensor] = None) -> torch.Tensor:
         """Fuse a sequence.
 
         Args:
             tokens (torch.Tensor): ``(B, L, C)`` concatenated segments.
             types (torch.Tensor): ``(L,)`` segment type of each position.
             keep (torch.Tensor): ``(B, L)`` valid tokens (keys).
-            mode (str): ``'bidirectional'`` or ``'prefix_lm'``.
+            mode (str): ``'bidirectional'``, ``'prefix_lm'`` or
+                ``'masked'`` (the given ``attn_mask``; read-outs with their
+                own attention pattern, see ``lm_readout.py``).
             prefix_len (torch.Tensor, optional): ``(B,)`` for prefix_lm.
+            attn_mask (torch.Tensor, optional): bool ``(B or 1, 1, L, L)``
+                for ``'masked'``, True = may attend.
+            positions (torch.Tensor, optional): ``(L,)`` position of each
+                token (default ``0..L-1``).
             caches (list[dict], optional): One empty dict per block, filled
                 with this sequence's keys and values for
                 :meth:`forward_step` (decoding after a prefix).
@@ -103,15 +117,19 @@ class FusionEncoder(BaseModule):
         Returns:
             torch.Tensor: ``(B, L, C)`` after ``ln_final``.
         """
-        x = self.embed(tokens, types)
+        x = self.embed(tokens, types, positions=positions)
         mask = padding_mask(keep)  # (B, 1, 1, L)
         if mode == 'prefix_lm':
             if prefix_len is None:
                 raise ValueError('prefix_lm attention needs prefix_len')
             mask = mask & prefix_lm_mask(prefix_len, tokens.shape[1])
+        elif mode == 'masked':
+            if attn_mask is None:
+                raise ValueError('masked attention needs attn_mask')
+            mask = mask & attn_mask
         elif mode != 'bidirectional':
-            raise ValueError(f'mode must be "bidirectional" or "prefix_lm", '
-                             f'got {mode!r}')
+            raise ValueError(f'mode must be "bidirectional", "prefix_lm" or '
+                             f'"masked", got {mode!r}')
         return self.ln_final(self.transformer(x, mask, caches))
 
     def forward_step(self, tokens: torch.Tensor, type_id: int, position: int,
@@ -134,5 +152,25 @@ class FusionEncoder(BaseModule):
             torch.Tensor: ``(N, 1, C)`` after ``ln_final``.
         """
         types = torch.full((1, ), type_id, device=tokens.device)
-        x = self.embed(tokens, types, start=position)
-        return self.ln_final(self.transformer(x, padding_mask(keep), caches))
+        positions = torch.tensor([position], device=tokens.device)
+        return self.forward_cached(tokens, types, positions,
+                                   padding_mask(keep), caches)
+
+    def forward_cached(self, tokens: torch.Tensor, types: torch.Tensor,
+                       positions: torch.Tensor, attn_mask: torch.Tensor,
+                       caches: List[dict]) -> torch.Tensor:
+        """S new tokens after cached keys/values, under ``attn_mask``
+        ``(N, 1, S, cached + S)``; the caches are extended by all S.
+
+        Args:
+            tokens (torch.Tensor): ``(N, S, C)``.
+            types (torch.Tensor): ``(S,)``.
+            positions (torch.Tensor): ``(S,)``.
+            attn_mask (torch.Tensor): bool, True = may attend.
+            caches (list[dict]): One per block, extended in place.
+
+        Returns:
+            torch.Tensor: ``(N, S, C)`` after ``ln_final``.
+        """
+        x = self.embed(tokens, types, positions=positions)
+        return self.ln_final(self.transformer(x, attn_mask, caches))

@@ -1,0 +1,295 @@
+"""Does each STOA-VLP part do its job? Metrics of the mechanism.
+
+Read on multiple-choice items (a video, its true caption among
+one-attribute edits and captions of other clips), from
+``STOAVLPPretrainer.predict``. Each accuracy comes with its chance level.
+"""
+import json
+from collections import defaultdict
+from typing import Dict, List, Optional, Sequence
+
+import numpy as np
+import torch
+from mmengine.evaluator import BaseMetric
+from mmengine.logging import MMLogger
+
+from stoavlp.registry import METRICS
+
+
+def _np(value) -> np.ndarray:
+    if isinstance(value, torch.Tensor):
+        return value.detach().cpu().numpy()
+    return np.asarray(value)
+
+
+def ota_accuracy(samples: Sequence[dict]) -> Dict[str, float]:
+    """OTA assignment accuracy and its chance level.
+
+    A visible trajectory whose class the true caption names
+    (``obj_noun_index >= 0``) is correct when OTA matched it to that noun's
+    token. Chance: a uniformly random matching of the same size
+    (``min(P, Q)`` pairs of P trajectories and Q candidates: the nouns and
+    t_CLS) gets a trajectory its noun with probability
+    ``min(P, Q) / (P * Q)``.
+    """
+    correct = total = chance = 0.0
+    for s in samples:
+        noun_index = _np(s['obj_noun_index'])
+        if noun_index.ndim == 2:
+            noun_index = noun_index[int(s.get('mc_label', 0))]
+        valid = _np(s['trajectory_mask']).astype(bool)
+        candidates = int(_np(s['noun_mask_true']).sum()) + 1
+        matched = dict(zip(_np(s['ota_trajectory']).tolist(),
+                           _np(s['ota_token']).tolist()))
+        p = int(valid.sum())
+        for n in np.flatnonzero(valid):
+            if noun_index[n] < 0:
+                continue
+            total += 1
+            correct += matched.get(int(n), -1) == noun_index[n]
+            chance += min(p, candidates) / (p * candidates)
+    if not total:
+        return {}
+    return {'ota/acc': 100 * correct / total,
+            'ota/chance': 100 * chance / total,
+            'ota/trajectories': total}
+
+
+def asp_verb_coverage(samples: Sequence[dict]) -> Dict[str, float]:
+    """Fraction of the true captions' verbs that some action token is
+    matched to; chance ``min(M, V + 1) / (V + 1)`` per verb (random matching
+    of M actions to V verbs and t_CLS)."""
+    covered = total = chance = 0.0
+    for s in samples:
+        verbs = np.flatnonzero(_np(s['verb_mask_true']))
+        matched = set(_np(s['asp_token']).tolist())
+        m = int(s['num_actions'])
+        for v in verbs:
+            total += 1
+            covered += int(v) in matched
+            chance += min(m, len(verbs) + 1) / (len(verbs) + 1)
+    if not total:
+        return {}
+    return {'asp/verb_coverage': 100 * covered / total,
+            'asp/chance': 100 * chance / total}
+
+
+def vtm_accuracy(samples: Sequence[dict]) -> Dict[str, float]:
+    """VTM against random captions and against one-attribute edits.
+
+    Two-alternative accuracies (chance 50): ``acc_random``, how often a
+    video's true caption gets a higher ``P(match)`` than a random caption
+    (another clip's); ``acc_edit``, than each one-attribute edit of it.
+    Threshold-free, so they do not depend on the head's calibration (it is
+    trained with one positive to two negatives). ``match_rate``: true pairs
+    with ``P(match) > 0.5``. ``mc_acc_vtm``: the true caption ranks first
+    among all the options by ``P(match)`` (chance 1 / options).
+    """
+    rand, edit, matched, mc, chance = [], [], [], [], []
+    for s in samples:
+        probs = _np(s['vtm_probs'])
+        truth = int(s.get('mc_label', 0))
+        kinds = s.get('mc_option_kinds') or []
+        matched.append(probs[truth] > 0.5)
+        rand.append(probs[truth] > probs[-1])
+        for j, kind in enumerate(kinds):
+            if kind == 'edit':
+                edit.append(probs[truth] > probs[j])
+        mc.append(int(np.argmax(probs[:-1])) == truth)
+        chance.append(1 / (len(probs) - 1))
+    out = {'vtm/acc_random': 100 * np.mean(rand),
+           'vtm/chance': 50.0,
+           'vtm/match_rate': 100 * np.mean(matched),
+           'mc/acc_vtm': 100 * np.mean(mc),
+           'mc/chance': 100 * np.mean(chance)}
+    if edit:
+        out['vtm/acc_edit'] = 100 * np.mean(edit)
+    return out
+
+
+def centroid_probe(features: np.ndarray, targets: np.ndarray,
+                   groups: np.ndarray, folds: int = 5) -> np.ndarray:
+    """Out-of-fold scores of a nearest-class-mean linear probe.
+
+    Per label ``k``, ``score_k(x) = x · (μ⁺_k − μ⁻_k) − (|μ⁺_k|² − |μ⁻_k|²)
+    / 2`` with the means of the rows with and without the label in the
+    training folds (features standardised there): the difference of the
+    squared distances to the two means. Unlike a regression probe it has
+    no class-frequency intercept, which on a few dozen clips in grouped
+    folds biases held-out predictions below chance. Folds split by
+    ``groups`` (clips of one group never sit on both sides).
+
+    Args:
+        features (np.ndarray): ``(S, F)``.
+        targets (np.ndarray): ``(S, K)`` one-hot or multi-hot.
+        groups (np.ndarray): ``(S,)`` fold key of each row.
+
+    Returns:
+        np.ndarray: ``(S, K)`` scores (NaN where a label had no positive
+        or no negative row to learn from).
+    """
+    unique = np.unique(groups)
+    fold_of = {g: i % folds for i, g in enumerate(unique)}
+    fold = np.array([fold_of[g] for g in groups])
+    out = np.full(targets.shape, np.nan)
+    for k in range(min(folds, len(unique))):
+        train, test = fold != k, fold == k
+        mean = features[train].mean(0)
+        std = features[train].std(0) + 1e-6
+        x, xt = (features[train] - mean) / std, (features[test] - mean) / std
+        for label in range(targets.shape[1]):
+            pos = targets[train, label] > 0
+            if pos.all() or not pos.any():
+                continue
+            mu_p, mu_n = x[pos].mean(0), x[~pos].mean(0)
+            out[test, label] = xt @ (mu_p - mu_n) - (
+                mu_p @ mu_p - mu_n @ mu_n) / 2
+    return out
+
+
+def mean_auc(scores: np.ndarray, targets: np.ndarray) -> float:
+    """Mean over labels (with both classes present) of the ROC AUC."""
+    aucs = []
+    for k in range(targets.shape[1]):
+        known = ~np.isnan(scores[:, k])
+        pos = scores[known & (targets[:, k] > 0), k]
+        neg = scores[known & (targets[:, k] <= 0), k]
+        if len(pos) and len(neg):
+            aucs.append(((pos[:, None] > neg[None]).mean() +
+                         0.5 * (pos[:, None] == neg[None]).mean()))
+    return float(np.mean(aucs)) if aucs else float('nan')
+
+
+@METRICS.register_module()
+class PretrainMechanismMetric(BaseMetric):
+    """OTA, ASP and VTM doing their jobs, with chance levels beside them.
+
+    - ``ota/acc``: trajectories matched to their own class noun
+      (:func:`ota_accuracy`); ``asp/verb_coverage`` (:func:`asp_verb_coverage`).
+    - ``vtm/acc_random``, ``vtm/acc_edit``, ``vtm/match_rate``, ``mc/acc_vtm``
+      (:func:`vtm_accuracy`).
+    - With ``meta_file`` (the demo generator's ``meta.json``, which knows
+      every clip's objects): linear probes, cross-validated over clip
+      groups. ``probe/action_set_auc_{actions,frames}``: the clip's set of
+      actions from the action tokens vs from the mean frame token (mean
+      AUC, chance 50). ``probe/object_{color,action}_{trajectory,frames}``:
+      an object's colour / action from its trajectory token vs from the
+      mean frame token plus a one-hot of the object's class (accuracy,
+      chance ``..._chance``, the majority class).
+
+    Args:
+        meta_file (str, optional): Demo ``meta.json``.
+        collect_device (str): Defaults to ``'cpu'``.
+        prefix (str, optional): Defaults to None (keys as above).
+    """
+
+    default_prefix: Optional[str] = None
+
+    def __init__(self, meta_file: Optional[str] = None,
+                 collect_device: str = 'cpu',
+                 prefix: Optional[str] = None) -> None:
+        super().__init__(collect_device=collect_device, prefix=prefix)
+        self.meta_file = meta_file
+        self._clips = None
+
+    def process(self, data_batch, data_samples: Sequence[dict]) -> None:
+        for sample in data_samples:
+            truth = int(_np(sample.get('mc_label', 0)))
+            row = {k: sample[k] for k in (
+                'ota_trajectory', 'ota_token', 'asp_action', 'asp_token',
+                'trajectory_mask', 'trajectory_tokens', 'action_tokens',
+                'frame_feature', 'vtm_probs', 'obj_noun_index',
+                'obj_classes', 'num_actions', 'mc_option_kinds', 'video_id')
+                if k in sample}
+            row['mc_label'] = truth
+            for name in ('noun_mask', 'verb_mask'):
+                mask = _np(sample[name])
+                row[f'{name}_true'] = mask[truth] if mask.ndim == 2 else mask
+            self.results.append(
+                {k: _np(v) if isinstance(v, torch.Tensor) else v
+                 for k, v in row.items()})
+
+    def compute_metrics(self, results: List[dict]) -> Dict[str, float]:
+        metrics = {}
+        if results and 'ota_trajectory' in results[0]:
+            metrics.update(ota_accuracy(results))
+        if results and 'asp_token' in results[0]:
+            metrics.update(asp_verb_coverage(results))
+        if results and 'vtm_probs' in results[0]:
+            metrics.update(vtm_accuracy(results))
+        if self.meta_file:
+            metrics.update(self.probes(results))
+        return {k: round(float(v), 2) for k, v in metrics.items()}
+
+    # -- probes (the demo's truth) -----------------------------------------
+    def clips(self) -> Dict[str, dict]:
+        if self._clips is None:
+            with open(self.meta_file, encoding='utf-8') as f:
+                meta = json.load(f)
+            self._clips = {c['video_id']: c for c in meta['clips']}
+        return self._clips
+
+    def probes(self, results: List[dict]) -> Dict[str, float]:
+        clips = self.clips()
+        actions = sorted({o['action'] for c in clips.values()
+                          for o in c['objects']})
+        colors = sorted({o['color'] for c in clips.values()
+                         for o in c['objects']})
+        shapes = sorted({o['shape'] for c in clips.values()
+                         for o in c['objects']})
+        known = [r for r in results if r.get('video_id') in clips]
+        if len(known) < 10:
+            MMLogger.get_current_instance().warning(
+                f'PretrainMechanismMetric: {len(known)} samples found in '
+                f'{self.meta_file}; probes need 10')
+            return {}
+        out = {}
+        groups = np.array([clips[r['video_id']]['group'] for r in known])
+        action_set = np.array([[float(a in {o['action'] for o in
+                                            clips[r['video_id']]['objects']})
+                                for a in actions] for r in known])
+        frames = np.stack([r['frame_feature'] for r in known])
+        out['probe/action_set_auc_frames'] = 100 * mean_auc(
+            centroid_probe(frames, action_set, groups), action_set)
+        if 'action_tokens' in known[0]:
+            tokens = np.stack([r['action_tokens'].reshape(-1) for r in known])
+            out['probe/action_set_auc_actions'] = 100 * mean_auc(
+                centroid_probe(tokens, action_set, groups), action_set)
+        if 'trajectory_tokens' in known[0]:
+            out.update(self._object_probes(known, clips, colors, actions,
+                                           shapes))
+        return out
+
+    @staticmethod
+    def _object_probes(known, clips, colors, actions, shapes):
+        rows = defaultdict(list)
+        for r in known:
+            objects = {o['shape']: o for o in clips[r['video_id']]['objects']}
+            valid = r['trajectory_mask'].astype(bool)
+            for n, name in enumerate(list(r.get('obj_classes', []))):
+                if n >= len(valid) or not valid[n] or name not in objects:
+                    continue  # absent, or a false detection
+                obj = objects[name]
+                rows['trajectory'].append(r['trajectory_tokens'][n])
+                rows['frames'].append(np.concatenate([
+                    r['frame_feature'],
+                    np.eye(len(shapes))[shapes.index(name)]]))
+                rows['color'].append(colors.index(obj['color']))
+                rows['action'].append(actions.index(obj['action']))
+                rows['group'].append(clips[r['video_id']]['group'])
+        out = {}
+        if len(rows['color']) < 10:
+            return out
+        groups = np.array(rows['group'])
+        for attr, vocab in (('color', colors), ('action', actions)):
+            labels = np.array(rows[attr])
+            onehot = np.eye(len(vocab))[labels]
+            out[f'probe/object_{attr}_chance'] = 100 * np.bincount(
+                labels).max() / len(labels)
+            for source in ('trajectory', 'frames'):
+                scores = centroid_probe(np.stack(rows[source]), onehot,
+                                        groups)
+                scores = np.where(np.isnan(scores), -np.inf, scores)
+                out[f'probe/object_{attr}_{source}'] = 100 * np.mean(
+                    scores.argmax(1) == labels)
+        return out
