@@ -72,7 +72,7 @@ Official tensors left unmapped (and why):
 
 stoavlp tensors the release has no counterpart for keep the model's own
 initialisation: fusion_encoder.type_embedding (zeros),
-action_encoder.frame_position (zeros), fusion_encoder.ln_final (weight 1,
+action_encoder.frame_position (set to zeros), fusion_encoder.ln_final (weight 1,
 bias 0: the official fusion encoder has no final LayerNorm).
 
 The weights map one to one, but some computations differ (docs/model.md):
@@ -86,6 +86,8 @@ naming both shapes. Details: docs/model_converters.md.
 """
 import os.path as osp
 import re
+
+import torch
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 DEFAULT_CONFIG = osp.join(
@@ -164,7 +166,8 @@ OFFICIAL_NEW = {
     'fusion_encoder.ln_final.bias': 'the official fusion encoder has no '
     'final LayerNorm (weight 1, bias 0)',
     'action_encoder.frame_position': 'temporal embedding of the action '
-    'encoder, a stoavlp addition (zero-initialised)',
+    'encoder, a stoavlp addition (set to zeros: the official encoder is '
+    'blind to frame order)',
 }
 
 
@@ -304,6 +307,12 @@ def official_to_stoavlp(src: str, config, seed: int = 0):
     if not mapped:
         raise ValueError(f'no tensor of {src} fits the config\'s model')
     state.update(mapped)
+    # the official action encoder has no temporal embedding: zeros make the
+    # converted one compute what it computed (stoavlp initialises it
+    # randomly, so that a new action encoder can tell frame order)
+    if 'action_encoder.frame_position' in state:
+        state['action_encoder.frame_position'] = torch.zeros_like(
+            state['action_encoder.frame_position'])
     report = ConversionReport(src, 'official STOA-VLP checkpoint',
                               str(config), len(official), len(state), unused,
                               notes=notes)

@@ -10,7 +10,7 @@ _base_ = [
 model = dict(
     type='STOAVLPRetriever',
     vtc_loss=dict(type='VTCLoss'),
-    vtm_head=dict(type='VTMHead', width=64),
+    vtm_head=dict(type='VTMLinearHead', width=64),
     rerank_topk=32)
 
 train_dataloader = dict(

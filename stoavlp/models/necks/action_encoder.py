@@ -57,10 +57,12 @@ class ActionEncoder(TopBlocksEncoder):
         self.attention_scale = attention_scale
         self.queries = nn.Parameter(
             torch.randn(num_actions, width) * width**-0.5)
-        # Temporal order of [CLS, frame 1..T]; zero-initialised, so the
-        # encoder starts exactly like the official one (which has none).
+        # Temporal order of [CLS, frame 1..T]. The official encoder has
+        # none, so it cannot tell growing from shrinking or left from
+        # right; random (CLIP's positional scale), not zero, so this one
+        # can from the first step (official_to_stoavlp.py writes zeros).
         self.frame_position = nn.Parameter(
-            torch.zeros(num_frames + 1, width))
+            torch.randn(num_frames + 1, width) * width**-0.5)
 
     def pool_frames(self, patch_tokens: torch.Tensor,
                     object_tokens: Optional[torch.Tensor],

@@ -100,7 +100,12 @@ class TrajectoryEncoder(TopBlocksEncoder):
         # spatial-temporal position of a box: (frame, slot)
         self.box_position = nn.Parameter(
             torch.zeros(num_frames, max_objects, width))
-        self.frame_position = nn.Parameter(torch.zeros(num_frames, width))
+        # Random, not zero: a trajectory is a set of boxes to attention,
+        # and zeros leave it blind to frame order (which way an object
+        # moves, grows or shrinks) until this table has learned (CLIP's
+        # positional initialisation scale).
+        self.frame_position = nn.Parameter(
+            torch.randn(num_frames, width) * width**-0.5)
         self.cls_token = nn.Parameter(torch.randn(width) * width**-0.5)
 
     def object_tokens(self, patch_tokens: torch.Tensor, boxes: torch.Tensor,
