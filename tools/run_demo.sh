@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
-# The main job on the embedded demo data, from a fresh machine (about 20 min
+# The main job on the embedded demo data, from a fresh machine (about 25 min
 # on 2 CPU cores):
 #   1. set up the environment (.venv),
 #   2. generate the demo dataset (data/demo) and show it through the real
 #      data pipeline,
-#   3. pre-train the toy-size STOA-VLP (all six objectives) on it and plot
-#      the six losses,
-#   4. fine-tune and evaluate it on captioning, retrieval, multiple choice
+#   3. stage 0: train the tiny CLIP (video and text towers, contrastive) and
+#      export it in OpenAI's checkpoint layout, the stand-in for ViT-B-16.pt,
+#   4. pre-train the toy-size STOA-VLP (all six objectives) from it, measure
+#      its mechanism (OTA, VTM, probes) and plot losses and metrics,
+#   5. fine-tune and evaluate it on captioning, retrieval, multiple choice
 #      and QA of the demo data, and print one table with chance levels.
 # Stages whose checkpoint exists are not trained again (FORCE=1 retrains).
 #
@@ -27,16 +29,21 @@ train() {  # train CONFIG WORK_DIR FINAL_CHECKPOINT
 }
 
 bash tools/setup.sh
-echo "== 1/4 demo dataset =="
+echo "== 1/5 demo dataset =="
 $PY tools/data/make_demo_dataset.py --out data/demo
-echo "== 2/4 the data pipeline on it (frames, boxes, tokens, noun/verb masks) =="
+echo "== 2/5 the data pipeline on it (frames, boxes, tokens, noun/verb masks) =="
 $PY tools/analysis_tools/browse_dataset.py \
     configs/_base_/datasets/demo/msrvtt_retrieval.py \
     --phase train --num 6 --out $OUT/pipeline_train.png
-echo "== 3/4 pre-training STOA-VLP (toy size) on the demo data =="
+echo "== 3/5 stage 0: the tiny CLIP (contrastive, region-word) =="
+train $DEMO/clip_tiny-u4-res112_1xb32-6e_demo-contrastive.py $OUT/clip clip.pth
+echo "== 4/5 pre-training STOA-VLP (toy size) from the tiny CLIP =="
 train $DEMO/stoavlp_tiny-u8-res112_1xb16-6e_demo-pretrain.py $OUT/pretrain epoch_6.pth
 $PY tools/analysis_tools/plot_losses.py $OUT/pretrain --out $OUT/pretrain_losses.png
-echo "== 4/4 fine-tuning and evaluation: captioning, retrieval, MC, QA =="
+cp $OUT/pretrain/mechanism.png $OUT/pretrain_mechanism.png 2>/dev/null || true
+$PY tools/test.py $DEMO/stoavlp_tiny-u8-res112_1xb16-6e_demo-mechanism.py \
+    $OUT/pretrain/epoch_6.pth --work-dir $OUT/mechanism
+echo "== 5/5 fine-tuning and evaluation: captioning, retrieval, MC, QA =="
 train $DEMO/stoavlp_tiny-u8-res112_1xb16-3e_demo-caption.py $OUT/caption epoch_3.pth
 $PY tools/test.py $DEMO/stoavlp_tiny-u8-res112_1xb16-3e_demo-caption.py \
     $OUT/caption/epoch_3.pth --work-dir $OUT/caption
@@ -59,5 +66,6 @@ $PY tools/analysis_tools/visualize_retrieval.py $DEMO/stoavlp_tiny-u8-res112_1xb
 echo "Done. Pictures: data/demo/contact_sheet.png (generated clips),"
 echo "$OUT/pipeline_train.png (what the model sees),"
 echo "$OUT/pretrain_losses.png (the six pre-training losses),"
+echo "$OUT/pretrain_mechanism.png (OTA, VTM, probes per epoch, chance dashed),"
 echo "$OUT/vis/ (a clip's trajectories with their OTA/ASP matches, PNG and GIF;"
 echo "a generated caption; a query's top-5 videos); results: $OUT/results.md."

@@ -106,13 +106,16 @@ def plot_metrics(metrics: LossSeries, out: str, title: str = '',
                  xlabel: str = 'epoch') -> str:
     """One panel per metric family (the part before ``/``), each metric a
     line with markers; ``*chance`` metrics are drawn dashed, so every
-    accuracy sits beside its chance level. Saved as a PNG; returns ``out``.
+    accuracy sits beside its chance level; ``num_*`` counts are left out.
+    Saved as a PNG; returns ``out``.
     """
     from matplotlib.figure import Figure
     if not metrics:
         raise ValueError('no metrics to plot')
     families = defaultdict(list)
     for name in sorted(metrics):
+        if name.split('/')[-1].startswith('num_'):
+            continue  # counts, not rates
         families[name.split('/')[0]].append(name)
     cols = min(3, len(families))
     rows = (len(families) + cols - 1) // cols

@@ -390,7 +390,8 @@ def test_qa_answers_match_the_clips(demo, meta, folder, offset):
 
 
 @pytest.mark.parametrize('split,file', [('test', 'test'),
-                                        ('validate', 'val')])
+                                        ('validate', 'val'),
+                                        ('train', 'train')])
 def test_multiple_choice(demo, meta, split, file):
     items = _json(demo, f'msrvtt_mc/msrvtt_mc_{file}.json')
     clips = {c['video_id']: c for c in meta['clips']}

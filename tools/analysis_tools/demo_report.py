@@ -12,6 +12,11 @@ beside its chance level on the same test set:
 - QA: always answering the most frequent training answer;
 - captioning: the reference captions of a *different*, randomly drawn test
   clip scored as predictions (what fluent but unrelated text gets).
+
+Then the mechanism of the pre-trained model (``mechanism/test_metrics.json``
+of ``..._demo-mechanism.py``, each metric with the chance level the metric
+computes) and the pre-training VTM loss over its last 10 % of iterations
+against the class prior of one positive to two negatives.
 """
 import argparse
 import json
@@ -28,6 +33,27 @@ TASKS = {
     'mc': ('Multiple choice', ['acc']),
     'qa': ('Open-ended QA', ['acc']),
 }
+# (key, row label, chance key or a number) of mechanism/test_metrics.json
+MECHANISM = [
+    ('ota/acc', 'OTA: trajectories matched to their noun', 'ota/chance'),
+    ('vtm/acc_random', 'VTM: true caption over a random one', 50.0),
+    ('vtm/acc_edit', 'VTM: true caption over a one-attribute edit', 50.0),
+    ('mc/acc_vtm', 'VTM alone picks the true caption of 5', 'mc/chance'),
+    ('probe/object_color_trajectory',
+     'probe: object colour from its trajectory token',
+     'probe/object_color_chance'),
+    ('probe/object_color_frames',
+     'probe: object colour from frame tokens + class',
+     'probe/object_color_chance'),
+    ('probe/object_action_trajectory',
+     'probe: object action from its trajectory token',
+     'probe/object_action_chance'),
+    ('probe/action_set_auc_actions',
+     'probe: clip action set from action tokens (AUC)', 50.0),
+    ('probe/action_set_auc_frames',
+     'probe: clip action set from frame tokens (AUC)', 50.0),
+]
+VTM_PRIOR = float(-(np.log(1 / 3) / 3 + 2 * np.log(2 / 3) / 3))
 
 
 def parse_args(argv=None):
@@ -76,6 +102,31 @@ def caption_chance(data: str) -> dict:
     return metric.compute_metrics(metric.results)
 
 
+def mechanism_rows(work_dir: str) -> list:
+    """Rows of the pre-trained model's mechanism metrics and VTM loss."""
+    rows = []
+    path = osp.join(work_dir, 'mechanism', 'test_metrics.json')
+    if osp.isfile(path):
+        metrics = _json(path)
+        for key, label, chance in MECHANISM:
+            value = metrics.get(key)
+            base = metrics.get(chance) if isinstance(chance, str) else chance
+            if value is None or base is None:
+                continue
+            rows.append(f'| Pre-trained model | {label} | {value:.1f} | '
+                        f'{base:.1f} | {value / base:.1f}x |')
+    from stoavlp.visualization.curves import (find_latest_scalars,
+                                              read_losses, summarize)
+    scalars = find_latest_scalars(osp.join(work_dir, 'pretrain'))
+    losses = read_losses(scalars) if scalars else {}
+    if 'loss_vtm' in losses:
+        last = dict((n, v) for n, _, v in summarize(losses))['loss_vtm']
+        rows.append(f'| Pre-training | loss_vtm, last 10 % (prior '
+                    f'{VTM_PRIOR:.3f}) | {last:.3f} | {VTM_PRIOR:.3f} | '
+                    f'{VTM_PRIOR / last:.1f}x lower |')
+    return rows
+
+
 def main(argv=None):
     args = parse_args(argv)
     chance = dict(retrieval=retrieval_chance(args.data),
@@ -100,6 +151,7 @@ def main(argv=None):
                 ratio = f'{value / base:.1f}x' if base else 'inf'
             lines.append(f'| {title} | {key} | {value:.1f} | {base:.1f} | '
                          f'{ratio} |')
+    lines += mechanism_rows(args.work_dir)
     table = '\n'.join(lines)
     print(table)
     out = args.out or osp.join(args.work_dir, 'results.md')

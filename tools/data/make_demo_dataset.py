@@ -28,7 +28,7 @@ LAYOUT = """\
   gt_boxes/videoN.json         exact boxes + visibility per object and frame
   MSRVTT_data.json, MSRVTT_train.9k.csv, MSRVTT_train.7k.csv,
   MSRVTT_JSFUSION_test.csv     MSR-VTT (CLIP4Clip layout)
-  msrvtt_qa/{{train,val,test}}_qa.json, msrvtt_mc/msrvtt_mc_{{test,val}}.json
+  msrvtt_qa/{{train,val,test}}_qa.json, msrvtt_mc/msrvtt_mc_{{test,val,train}}.json
   webvid/demo_train.csv        WebVid-2M csv (empty page_dir)
   msvd/                        lists, raw-captions.json, youtube_mapping.txt,
                                msvd_qa/

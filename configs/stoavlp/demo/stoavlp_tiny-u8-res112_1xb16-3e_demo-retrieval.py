@@ -10,7 +10,8 @@ _base_ = [
 model = dict(
     type='STOAVLPRetriever',
     vtc_loss=dict(type='VTCLoss'),
-    vtm_head=dict(type='VTMLinearHead', width=64),
+    vtm_head=dict(type='VTMLinearHead', width=64,
+                  loss=dict(type='VTMLoss', uniform_mix=0.5)),
     rerank_topk=32)
 
 train_dataloader = dict(

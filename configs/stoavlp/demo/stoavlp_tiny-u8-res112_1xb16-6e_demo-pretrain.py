@@ -21,7 +21,10 @@ model = dict(
     video_encoder=dict(pretrained=clip),
     text_encoder=dict(pretrained=clip),
     vtc_loss=dict(type='VTCLoss', pretrained=clip),
-    vtm_head=dict(type='VTMLinearHead', width=64),
+    # half the VTM negatives hard (similarity-sampled), half uniform: hard
+    # ones alone never show the head an unrelated pair (VTMLoss)
+    vtm_head=dict(type='VTMLinearHead', width=64,
+                  loss=dict(type='VTMLoss', uniform_mix=0.5)),
     lm_head=dict(type='TiedLMHead', width=64),
     # the tiny CLIP's text features have no trained scale: OTA/ASP regress
     # directions (normalize=True); the paper config keeps the raw MSE
@@ -31,19 +34,25 @@ model = dict(
 train_dataloader = dict(
     batch_size=16, num_workers=2, persistent_workers=True,
     dataset=dict(pipeline={{_base_.demo_train_pipeline}}))
+# Validation: the validation clips' multiple-choice items (true caption,
+# three one-attribute edits, another clip's caption) and, to fit the probes
+# on, the first 96 training clips' items.
+mc_items = dict(
+    type='MSRVTTMCDataset',
+    data_root='data/demo',
+    data_prefix=dict(video='videos', objects='objects'),
+    pipeline={{_base_.demo_test_pipeline}},
+    test_mode=True)
 val_dataloader = dict(
     _delete_=True,
     batch_size=16, num_workers=2, persistent_workers=False,
     sampler=dict(type='DefaultSampler', shuffle=False),
-    dataset=dict(
-        type='MSRVTTMCDataset',
-        ann_file='msrvtt_mc/msrvtt_mc_val.json',
-        data_root='data/demo',
-        data_prefix=dict(video='videos', objects='objects'),
-        pipeline={{_base_.demo_test_pipeline}},
-        test_mode=True))
+    dataset=dict(type='ConcatDataset', datasets=[
+        dict(mc_items, ann_file='msrvtt_mc/msrvtt_mc_val.json'),
+        dict(mc_items, ann_file='msrvtt_mc/msrvtt_mc_train.json',
+             indices=96)]))
 val_evaluator = dict(type='PretrainMechanismMetric',
-                     meta_file='data/demo/meta.json')
+                     meta_file='data/demo/meta.json', probe_split='train')
 
 # The paper's relative rates at demo scale: the CLIP towers learn 10x slower
 # than the new parts (the paper: 1000x, for 10 epochs of WebVid-2M); VTC's

@@ -25,7 +25,7 @@ from .video import write_mp4
 
 #: Bump when the content for the same parameters changes; a dataset made by
 #: another version is regenerated.
-VERSION = 2
+VERSION = 3
 SPLIT_FRACTIONS = {'test': 0.22, 'validate': 0.08}   # of groups; rest train
 SHEET_ROWS, SHEET_FRAMES = 6, 6
 
@@ -244,10 +244,12 @@ def make_demo_dataset(out_dir: str = 'data/demo',
     files = writer.write_msrvtt(out, clips, duration, info)
     files += writer.write_msrvtt_qa(out, clips)
     files += writer.write_msrvtt_mc(out, _make_mc(clips, params['seed']))
-    # the same items for the validation clips: pre-training validation
-    # measures VTM against one-attribute edits on them
-    files += writer.write_msrvtt_mc(
-        out, _make_mc(clips, params['seed'], 'validate'), split='val')
+    # the same items for the validation and training clips: pre-training
+    # validation measures VTM against one-attribute edits on them, and the
+    # mechanism probes are fitted on training clips
+    for split, name in (('validate', 'val'), ('train', 'train')):
+        files += writer.write_msrvtt_mc(
+            out, _make_mc(clips, params['seed'], split), split=name)
     files += writer.write_webvid(out, clips, duration)
     files += writer.write_msvd(out, clips)
     files += writer.write_lsmdc(out, clips, duration)

@@ -124,7 +124,7 @@ def write_msrvtt_mc(out: str, items: Sequence[dict],
         items: ``{"video": "videoN.mp4", "caption": [5 str], "answer": int,
             "kinds": [5 str]}`` (``kinds`` is the demo's extra: which
             options are one-attribute edits).
-        split: ``'test'`` or ``'val'``.
+        split: ``'test'``, ``'val'`` or ``'train'``.
     """
     name = f'msrvtt_mc/msrvtt_mc_{split}.json'
     write_json(osp.join(out, name), list(items))

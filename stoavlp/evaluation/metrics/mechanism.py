@@ -52,7 +52,7 @@ def ota_accuracy(samples: Sequence[dict]) -> Dict[str, float]:
         return {}
     return {'ota/acc': 100 * correct / total,
             'ota/chance': 100 * chance / total,
-            'ota/trajectories': total}
+            'ota/num_trajectories': total}
 
 
 def asp_verb_coverage(samples: Sequence[dict]) -> Dict[str, float]:
@@ -107,43 +107,35 @@ def vtm_accuracy(samples: Sequence[dict]) -> Dict[str, float]:
     return out
 
 
-def centroid_probe(features: np.ndarray, targets: np.ndarray,
-                   groups: np.ndarray, folds: int = 5) -> np.ndarray:
-    """Out-of-fold scores of a nearest-class-mean linear probe.
+def centroid_probe(train_x: np.ndarray, train_y: np.ndarray,
+                   test_x: np.ndarray) -> np.ndarray:
+    """Scores of a nearest-class-mean linear probe.
 
     Per label ``k``, ``score_k(x) = x · (μ⁺_k − μ⁻_k) − (|μ⁺_k|² − |μ⁻_k|²)
-    / 2`` with the means of the rows with and without the label in the
-    training folds (features standardised there): the difference of the
-    squared distances to the two means. Unlike a regression probe it has
-    no class-frequency intercept, which on a few dozen clips in grouped
-    folds biases held-out predictions below chance. Folds split by
-    ``groups`` (clips of one group never sit on both sides).
+    / 2`` with the means of the training rows with and without the label:
+    half the difference of the squared distances to the two means, on the
+    features as they are (standardising would weigh a noise dimension like
+    the informative ones). No fitted intercept, so a label's frequency among a few hundred
+    training clips does not decide the held-out predictions.
 
     Args:
-        features (np.ndarray): ``(S, F)``.
-        targets (np.ndarray): ``(S, K)`` one-hot or multi-hot.
-        groups (np.ndarray): ``(S,)`` fold key of each row.
+        train_x (np.ndarray): ``(S, F)`` (their mean and the labels' means
+            are computed on these rows).
+        train_y (np.ndarray): ``(S, K)`` one-hot or multi-hot.
+        test_x (np.ndarray): ``(S', F)``.
 
     Returns:
-        np.ndarray: ``(S, K)`` scores (NaN where a label had no positive
-        or no negative row to learn from).
+        np.ndarray: ``(S', K)`` scores (NaN for a label without a positive
+        or a negative training row).
     """
-    unique = np.unique(groups)
-    fold_of = {g: i % folds for i, g in enumerate(unique)}
-    fold = np.array([fold_of[g] for g in groups])
-    out = np.full(targets.shape, np.nan)
-    for k in range(min(folds, len(unique))):
-        train, test = fold != k, fold == k
-        mean = features[train].mean(0)
-        std = features[train].std(0) + 1e-6
-        x, xt = (features[train] - mean) / std, (features[test] - mean) / std
-        for label in range(targets.shape[1]):
-            pos = targets[train, label] > 0
-            if pos.all() or not pos.any():
-                continue
-            mu_p, mu_n = x[pos].mean(0), x[~pos].mean(0)
-            out[test, label] = xt @ (mu_p - mu_n) - (
-                mu_p @ mu_p - mu_n @ mu_n) / 2
+    x, xt = train_x.astype(np.float64), test_x.astype(np.float64)
+    out = np.full((len(test_x), train_y.shape[1]), np.nan)
+    for label in range(train_y.shape[1]):
+        pos = train_y[:, label] > 0
+        if pos.all() or not pos.any():
+            continue
+        mu_p, mu_n = x[pos].mean(0), x[~pos].mean(0)
+        out[:, label] = xt @ (mu_p - mu_n) - (mu_p @ mu_p - mu_n @ mu_n) / 2
     return out
 
 
@@ -165,20 +157,25 @@ class PretrainMechanismMetric(BaseMetric):
     """OTA, ASP and VTM doing their jobs, with chance levels beside them.
 
     - ``ota/acc``: trajectories matched to their own class noun
-      (:func:`ota_accuracy`); ``asp/verb_coverage`` (:func:`asp_verb_coverage`).
-    - ``vtm/acc_random``, ``vtm/acc_edit``, ``vtm/match_rate``, ``mc/acc_vtm``
-      (:func:`vtm_accuracy`).
+      (:func:`ota_accuracy`); ``asp/verb_coverage``
+      (:func:`asp_verb_coverage`).
+    - ``vtm/acc_random``, ``vtm/acc_edit``, ``vtm/match_rate``,
+      ``mc/acc_vtm`` (:func:`vtm_accuracy`).
     - With ``meta_file`` (the demo generator's ``meta.json``, which knows
-      every clip's objects): linear probes, cross-validated over clip
-      groups. ``probe/action_set_auc_{actions,frames}``: the clip's set of
+      every clip's objects and split): linear probes fitted on the samples
+      of ``probe_split`` clips and scored on the others
+      (:func:`centroid_probe`); every other metric is computed on the others
+      only. ``probe/action_set_auc_{actions,frames}``: the clip's set of
       actions from the action tokens vs from the mean frame token (mean
       AUC, chance 50). ``probe/object_{color,action}_{trajectory,frames}``:
       an object's colour / action from its trajectory token vs from the
-      mean frame token plus a one-hot of the object's class (accuracy,
-      chance ``..._chance``, the majority class).
+      mean frame token plus a one-hot of the object's class (accuracy;
+      ``..._chance``: always the most frequent training value).
 
     Args:
         meta_file (str, optional): Demo ``meta.json``.
+        probe_split (str): Split whose clips train the probes. Defaults to
+            ``'train'``.
         collect_device (str): Defaults to ``'cpu'``.
         prefix (str, optional): Defaults to None (keys as above).
     """
@@ -186,10 +183,12 @@ class PretrainMechanismMetric(BaseMetric):
     default_prefix: Optional[str] = None
 
     def __init__(self, meta_file: Optional[str] = None,
+                 probe_split: str = 'train',
                  collect_device: str = 'cpu',
                  prefix: Optional[str] = None) -> None:
         super().__init__(collect_device=collect_device, prefix=prefix)
         self.meta_file = meta_file
+        self.probe_split = probe_split
         self._clips = None
 
     def process(self, data_batch, data_samples: Sequence[dict]) -> None:
@@ -210,7 +209,13 @@ class PretrainMechanismMetric(BaseMetric):
                  for k, v in row.items()})
 
     def compute_metrics(self, results: List[dict]) -> Dict[str, float]:
-        metrics = {}
+        metrics, probe_rows = {}, []
+        if self.meta_file:
+            clips = self.clips()
+            is_probe = [clips.get(r.get('video_id'), {}).get('split') ==
+                        self.probe_split for r in results]
+            probe_rows = [r for r, p in zip(results, is_probe) if p]
+            results = [r for r, p in zip(results, is_probe) if not p]
         if results and 'ota_trajectory' in results[0]:
             metrics.update(ota_accuracy(results))
         if results and 'asp_token' in results[0]:
@@ -218,7 +223,13 @@ class PretrainMechanismMetric(BaseMetric):
         if results and 'vtm_probs' in results[0]:
             metrics.update(vtm_accuracy(results))
         if self.meta_file:
-            metrics.update(self.probes(results))
+            if len(probe_rows) < 10 or not results:
+                MMLogger.get_current_instance().warning(
+                    f'PretrainMechanismMetric: {len(probe_rows)} samples of '
+                    f'{self.probe_split!r} clips to fit probes on and '
+                    f'{len(results)} to score: no probes')
+            else:
+                metrics.update(self.probes(probe_rows, results))
         return {k: round(float(v), 2) for k, v in metrics.items()}
 
     # -- probes (the demo's truth) -----------------------------------------
@@ -229,67 +240,64 @@ class PretrainMechanismMetric(BaseMetric):
             self._clips = {c['video_id']: c for c in meta['clips']}
         return self._clips
 
-    def probes(self, results: List[dict]) -> Dict[str, float]:
+    def probes(self, train: List[dict], test: List[dict]
+               ) -> Dict[str, float]:
         clips = self.clips()
-        actions = sorted({o['action'] for c in clips.values()
-                          for o in c['objects']})
-        colors = sorted({o['color'] for c in clips.values()
-                         for o in c['objects']})
-        shapes = sorted({o['shape'] for c in clips.values()
-                         for o in c['objects']})
-        known = [r for r in results if r.get('video_id') in clips]
-        if len(known) < 10:
-            MMLogger.get_current_instance().warning(
-                f'PretrainMechanismMetric: {len(known)} samples found in '
-                f'{self.meta_file}; probes need 10')
-            return {}
+        objects = [o for c in clips.values() for o in c['objects']]
+        actions = sorted({o['action'] for o in objects})
+        colors = sorted({o['color'] for o in objects})
+        shapes = sorted({o['shape'] for o in objects})
+
+        def action_sets(rows):
+            return np.array([[float(a in {o['action'] for o in clips[r[
+                'video_id']]['objects']}) for a in actions] for r in rows])
+
         out = {}
-        groups = np.array([clips[r['video_id']]['group'] for r in known])
-        action_set = np.array([[float(a in {o['action'] for o in
-                                            clips[r['video_id']]['objects']})
-                                for a in actions] for r in known])
-        frames = np.stack([r['frame_feature'] for r in known])
-        out['probe/action_set_auc_frames'] = 100 * mean_auc(
-            centroid_probe(frames, action_set, groups), action_set)
-        if 'action_tokens' in known[0]:
-            tokens = np.stack([r['action_tokens'].reshape(-1) for r in known])
-            out['probe/action_set_auc_actions'] = 100 * mean_auc(
-                centroid_probe(tokens, action_set, groups), action_set)
-        if 'trajectory_tokens' in known[0]:
-            out.update(self._object_probes(known, clips, colors, actions,
-                                           shapes))
+        sources = [('frames', lambda r: r['frame_feature'])]
+        if 'action_tokens' in test[0]:
+            sources.append(('actions', lambda r: r['action_tokens'].reshape(
+                -1)))
+        for name, feature in sources:
+            scores = centroid_probe(
+                np.stack([feature(r) for r in train]), action_sets(train),
+                np.stack([feature(r) for r in test]))
+            out[f'probe/action_set_auc_{name}'] = 100 * mean_auc(
+                scores, action_sets(test))
+        if 'trajectory_tokens' in test[0]:
+            fit = _object_rows(train, clips, colors, actions, shapes)
+            held = _object_rows(test, clips, colors, actions, shapes)
+            if len(fit['color']) and len(held['color']):
+                for attr, vocab in (('color', colors), ('action', actions)):
+                    labels = np.array(held[attr])
+                    majority = np.bincount(fit[attr]).argmax()
+                    out[f'probe/object_{attr}_chance'] = 100 * np.mean(
+                        labels == majority)
+                    for source in ('trajectory', 'frames'):
+                        scores = centroid_probe(
+                            np.stack(fit[source]),
+                            np.eye(len(vocab))[fit[attr]],
+                            np.stack(held[source]))
+                        scores = np.where(np.isnan(scores), -np.inf, scores)
+                        out[f'probe/object_{attr}_{source}'] = 100 * np.mean(
+                            scores.argmax(1) == labels)
         return out
 
-    @staticmethod
-    def _object_probes(known, clips, colors, actions, shapes):
-        rows = defaultdict(list)
-        for r in known:
-            objects = {o['shape']: o for o in clips[r['video_id']]['objects']}
-            valid = r['trajectory_mask'].astype(bool)
-            for n, name in enumerate(list(r.get('obj_classes', []))):
-                if n >= len(valid) or not valid[n] or name not in objects:
-                    continue  # absent, or a false detection
-                obj = objects[name]
-                rows['trajectory'].append(r['trajectory_tokens'][n])
-                rows['frames'].append(np.concatenate([
-                    r['frame_feature'],
-                    np.eye(len(shapes))[shapes.index(name)]]))
-                rows['color'].append(colors.index(obj['color']))
-                rows['action'].append(actions.index(obj['action']))
-                rows['group'].append(clips[r['video_id']]['group'])
-        out = {}
-        if len(rows['color']) < 10:
-            return out
-        groups = np.array(rows['group'])
-        for attr, vocab in (('color', colors), ('action', actions)):
-            labels = np.array(rows[attr])
-            onehot = np.eye(len(vocab))[labels]
-            out[f'probe/object_{attr}_chance'] = 100 * np.bincount(
-                labels).max() / len(labels)
-            for source in ('trajectory', 'frames'):
-                scores = centroid_probe(np.stack(rows[source]), onehot,
-                                        groups)
-                scores = np.where(np.isnan(scores), -np.inf, scores)
-                out[f'probe/object_{attr}_{source}'] = 100 * np.mean(
-                    scores.argmax(1) == labels)
-        return out
+
+def _object_rows(rows, clips, colors, actions, shapes) -> Dict[str, list]:
+    """Per visible, truly present trajectory: its token, the frame-token
+    baseline (mean frame token + one-hot class) and the object's colour and
+    action indices."""
+    out = defaultdict(list)
+    for r in rows:
+        objects = {o['shape']: o for o in clips[r['video_id']]['objects']}
+        valid = r['trajectory_mask'].astype(bool)
+        for n, name in enumerate(list(r.get('obj_classes', []))):
+            if n >= len(valid) or not valid[n] or name not in objects:
+                continue  # absent, or a false detection
+            obj = objects[name]
+            out['trajectory'].append(r['trajectory_tokens'][n])
+            out['frames'].append(np.concatenate([
+                r['frame_feature'], np.eye(len(shapes))[shapes.index(name)]]))
+            out['color'].append(colors.index(obj['color']))
+            out['action'].append(actions.index(obj['action']))
+    return out

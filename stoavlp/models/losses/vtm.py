@@ -15,18 +15,28 @@ class VTMLoss(nn.Module):
     For every text one negative video, and for every video one negative
     text, is drawn with probability ``softmax(sim)`` over the *global* batch
     (the diagonal excluded), following ALBEF and the official release.
+    ``uniform_mix`` mixes that with a uniform draw: the probabilities become
+    ``(1 - a) softmax(sim) + a / (B_all - 1)``. Hard negatives alone teach
+    the head the fine differences between near-duplicates (the demo's
+    one-attribute variants) and almost never show it an unrelated pair, so
+    its scores on those (the bulk of a retrieval gallery) stay uncalibrated.
 
     Args:
+        uniform_mix (float): ``a`` in ``[0, 1]``. Defaults to 0 (official).
         loss_weight (float): Defaults to 1.
     """
 
-    def __init__(self, loss_weight: float = 1.0) -> None:
+    def __init__(self, uniform_mix: float = 0.0,
+                 loss_weight: float = 1.0) -> None:
         super().__init__()
+        if not 0 <= uniform_mix <= 1:
+            raise ValueError(f'uniform_mix must be in [0, 1], got '
+                             f'{uniform_mix}')
+        self.uniform_mix = uniform_mix
         self.loss_weight = loss_weight
 
-    @staticmethod
     @torch.no_grad()
-    def sample_hard_negatives(sim_t2v: torch.Tensor,
+    def sample_hard_negatives(self, sim_t2v: torch.Tensor,
                               generator: Optional[torch.Generator] = None
                               ) -> Tuple[torch.Tensor, torch.Tensor]:
         """Draw hard negatives from the global similarity matrix.
@@ -49,6 +59,12 @@ class VTMLoss(nn.Module):
         # probability underflowed gets a uniform draw.
         t2v = torch.where(t2v.sum(1, keepdim=True) > 0, t2v, (~eye).float())
         v2t = torch.where(v2t.sum(1, keepdim=True) > 0, v2t, (~eye).float())
+        if self.uniform_mix:
+            uniform = (~eye).float() / (n - 1)
+            t2v = (1 - self.uniform_mix) * t2v / t2v.sum(1, keepdim=True) + \
+                self.uniform_mix * uniform
+            v2t = (1 - self.uniform_mix) * v2t / v2t.sum(1, keepdim=True) + \
+                self.uniform_mix * uniform
         neg_video = torch.multinomial(t2v.cpu(), 1, generator=generator)
         neg_text = torch.multinomial(v2t.cpu(), 1, generator=generator)
         return (neg_video.squeeze(1).to(sim_t2v.device),

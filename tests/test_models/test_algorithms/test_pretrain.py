@@ -127,3 +127,66 @@ def test_gradients_reach_exactly_the_intended_parts(tiny_cfg, make_batch,
     # VTM: positives carry gradients to every encoder, plus the VTM head;
     # the similarity used to sample negatives does not (logit scale).
     assert grads_by_part(model, losses['loss_vtm']) == fused | {'vtm_head'}
+
+
+def _mc_batch(make_batch, n_options=3, batch=4):
+    """Samples with n options each (the true one at ``mc_label``): the
+    other options are the captions of other samples."""
+    inputs, samples = make_batch(batch=batch, seed=7)
+    texts = [(s.token_ids, s.attention_mask, s.noun_mask, s.verb_mask)
+             for s in samples]
+    for i, s in enumerate(samples):
+        truth = i % n_options
+        order = [(i + k) % batch for k in range(n_options)]
+        order = order[-truth:] + order[:-truth] if truth else order
+        assert order[truth] == i
+        for name, col in (('token_ids', 0), ('attention_mask', 1),
+                          ('noun_mask', 2), ('verb_mask', 3)):
+            s.set_data({name: torch.stack([texts[j][col] for j in order])})
+        s.set_data(dict(mc_label=torch.tensor(truth)))
+        s.set_metainfo(dict(mc_option_kinds=['edit'] * n_options))
+    return inputs, samples
+
+
+def test_predict_on_options_gives_what_the_mechanism_metric_reads(
+        tiny_cfg, make_batch, prepare):
+    model = build(tiny_cfg).eval()
+    inputs, samples = prepare(model, _mc_batch(make_batch))
+    with torch.no_grad():
+        out = model.predict(inputs, copy.deepcopy(samples))
+        video = model.encode_video(inputs, samples)
+        seq = model.video_sequence(video)
+        b = len(samples)
+        for i, s in enumerate(out):
+            assert s.vtm_probs.shape == (4, )
+            truth = int(samples[i].mc_label)
+            other = (i + b // 2) % b
+            texts = [(samples[i].token_ids[j], samples[i].attention_mask[j])
+                     for j in range(3)]
+            texts.append((samples[other].token_ids[int(
+                samples[other].mc_label)], samples[other].attention_mask[int(
+                    samples[other].mc_label)]))
+            for j, (ids, mask) in enumerate(texts):
+                text = model.encode_text(ids[None], mask[None])
+                single = tuple(x[i:i + 1] if x.dim() > 1 else x for x in seq)
+                fv, ft = model.fuse(single, text['token_features'], mask[None])
+                want = model.vtm_head(
+                    fv[:, video['frame_features'].shape[1]],
+                    ft[:, int(text['eot_index'])]).softmax(-1)[0, 1]
+                assert float(s.vtm_probs[j]) == pytest.approx(float(want),
+                                                              abs=1e-5)
+            # OTA pairs of the true caption, as explain() on that caption
+            ids = samples[i].token_ids[truth]
+            text = model.encode_text(ids[None],
+                                     samples[i].attention_mask[truth][None])
+            from stoavlp.models.losses.set_alignment import eot_mask
+            rows, cols = model.ota_loss.assignments(
+                video['trajectory_tokens'][i:i + 1],
+                video['trajectory_mask'][i:i + 1], text['token_features'],
+                eot_mask(samples[i].noun_mask[truth][None],
+                         text['eot_index']))[0]
+            assert s.ota_trajectory.tolist() == rows.tolist()
+            assert s.ota_token.tolist() == cols.tolist()
+            assert s.trajectory_tokens.shape == video['trajectory_tokens'][
+                i].shape
+            assert s.action_tokens.shape == video['action_tokens'][i].shape

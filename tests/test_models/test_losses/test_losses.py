@@ -159,7 +159,7 @@ def test_plm_split_and_targets():
 def test_vtm_hard_negatives():
     sim = torch.randn(6, 6) * 0.1
     sim[0, 3] = 50.0  # text 0 is very close to video 3
-    neg_video, neg_text = VTMLoss.sample_hard_negatives(
+    neg_video, neg_text = VTMLoss().sample_hard_negatives(
         sim, torch.Generator().manual_seed(0))
     assert (neg_video != torch.arange(6)).all()
     assert (neg_text != torch.arange(6)).all()
@@ -168,6 +168,25 @@ def test_vtm_hard_negatives():
     labels = torch.tensor([1, 0])
     assert VTMLoss(loss_weight=2.0)(logits, labels).item() == pytest.approx(
         2 * F.cross_entropy(logits, labels).item())
+
+
+def test_vtm_uniform_mix_draws_the_mixture():
+    """(1 - a) softmax + a uniform, checked by counting 20 000 draws."""
+    sim = torch.zeros(4, 4)
+    sim[:, 1] = 30.0  # every text (but text 1) is close to video 1
+    loss = VTMLoss(uniform_mix=0.5)
+    counts = torch.zeros(4)
+    g = torch.Generator().manual_seed(0)
+    for _ in range(5000):
+        neg_video, _ = loss.sample_hard_negatives(sim, g)
+        counts[neg_video[0]] += 1
+    # text 0: softmax puts ~1 on video 1; uniform 1/3 on each of 1, 2, 3
+    want = torch.tensor([0.0, 0.5 + 0.5 / 3, 0.5 / 3, 0.5 / 3])
+    assert torch.allclose(counts / counts.sum(), want, atol=0.02)
+    never_hard = VTMLoss().sample_hard_negatives(sim, g)[0]
+    assert never_hard[0] == 1
+    with pytest.raises(ValueError, match='uniform_mix'):
+        VTMLoss(uniform_mix=1.5)
 
 
 def test_normalized_set_alignment_is_scale_free():

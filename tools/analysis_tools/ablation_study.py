@@ -1,0 +1,361 @@
+"""The Table 4 ladder at demo scale, over seeds, in one command.
+
+    python tools/analysis_tools/ablation_study.py [--seeds 0 1 2]
+        [--data data/demo] [--work-dir work_dirs/ablation]
+        [--clip work_dirs/demo/clip/clip.pth] [--rows none base ... full]
+
+Every row starts from the same tiny CLIP (stage 0 of the main job; trained
+here on the data's training split when ``--clip`` does not exist), is
+pre-trained with the row's parts (Table 4: Base, +Obj, +Obj+OTA,
++Obj+Act+OTA, full; plus "none", no STOA pre-training at all), then
+fine-tuned and evaluated on retrieval (and multiple choice with the
+retrieval model), captioning and QA, for each seed. Rows are the demo
+configs with the parts of ``configs/stoavlp/ablations/table4_*.py`` dropped
+(the same lines), at 4 frames a clip and short schedules so that 6 rows x 3
+seeds fit in about an hour on 2 CPU cores.
+
+Any dataset in MSR-VTT's layout works (``--data``): ``MSRVTT_data.json``,
+``MSRVTT_train.9k.csv``, ``MSRVTT_JSFUSION_test.csv``, ``msrvtt_qa/``,
+``msrvtt_mc/msrvtt_mc_test.json`` (optional), ``videos/``, ``objects/``.
+Pre-training uses the captions of the training split.
+
+Writes ``<work-dir>/<row>/seed_<s>/metrics.json`` per run (finished runs are
+skipped on a rerun), ``ablation.md`` (mean ± std over seeds, and each row's
+difference from Base with the seeds it holds in) and ``ablation.png`` (bars
+with error bars).
+"""
+import argparse
+import json
+import os
+import os.path as osp
+import subprocess
+import sys
+import time
+
+import numpy as np
+
+ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+DEMO = osp.join(ROOT, 'configs', 'stoavlp', 'demo')
+CONFIGS = dict(
+    clip='clip_tiny-u4-res112_1xb32-6e_demo-contrastive.py',
+    pretrain='stoavlp_tiny-u8-res112_1xb16-6e_demo-pretrain.py',
+    mechanism='stoavlp_tiny-u8-res112_1xb16-6e_demo-mechanism.py',
+    retrieval='stoavlp_tiny-u8-res112_1xb16-3e_demo-retrieval.py',
+    mc='stoavlp_tiny-u8-res112_1xb16-3e_demo-mc.py',
+    caption='stoavlp_tiny-u8-res112_1xb16-3e_demo-caption.py',
+    qa='stoavlp_tiny-u8-res112_1xb16-5e_demo-qa.py')
+# The parts each Table 4 row drops (configs/stoavlp/ablations/table4_*.py);
+# 'none' is not pre-trained at all.
+ROWS = {
+    'none': None,
+    'base': dict(trajectory_encoder=None, action_encoder=None,
+                 ota_loss=None, asp_loss=None),
+    'obj': dict(action_encoder=None, ota_loss=None, asp_loss=None),
+    'obj_ota': dict(action_encoder=None, asp_loss=None),
+    'obj_act_ota': dict(asp_loss=None),
+    'full': dict(),
+}
+LABELS = dict(none='no pre-training', base='Base', obj='+Obj',
+              obj_ota='+Obj +OTA', obj_act_ota='+Obj +Act +OTA',
+              full='full (+ASP)')
+# (task, metric key in its test_metrics.json, column name)
+METRICS = [('mc', 'mc/acc', 'MC acc'), ('retrieval', 't2v/R1', 'R@1'),
+           ('retrieval', 't2v/R5', 'R@5'), ('retrieval', 't2v/MdR', 'MdR'),
+           ('caption', 'CIDEr', 'CIDEr'), ('qa', 'acc', 'QA acc'),
+           ('mechanism', 'ota/acc', 'OTA acc')]
+LOWER_IS_BETTER = {'MdR'}
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(
+        description=__doc__.split('\n')[0],
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    parser.add_argument('--seeds', type=int, nargs='+', default=[0, 1, 2])
+    parser.add_argument('--rows', nargs='+', default=list(ROWS),
+                        choices=list(ROWS))
+    parser.add_argument('--data', default='data/demo')
+    parser.add_argument('--work-dir', default='work_dirs/ablation')
+    parser.add_argument('--clip', default='work_dirs/demo/clip/clip.pth',
+                        help='tiny CLIP (stage 0); trained if missing')
+    parser.add_argument('--frames', type=int, default=4)
+    parser.add_argument('--pretrain-epochs', type=int, default=3)
+    parser.add_argument('--finetune-epochs', type=int, default=2)
+    parser.add_argument('--qa-epochs', type=int, default=3)
+    parser.add_argument('--run', nargs=2, metavar=('ROW', 'SEED'),
+                        help=argparse.SUPPRESS)  # one run, in a subprocess
+    return parser.parse_args(argv)
+
+
+# -- configs ---------------------------------------------------------------
+def _replace(obj, old, new):
+    """``obj`` with every string's ``old`` prefix replaced."""
+    if isinstance(obj, dict):
+        return type(obj)({k: _replace(v, old, new) for k, v in obj.items()})
+    if isinstance(obj, (list, tuple)):
+        return type(obj)(_replace(v, old, new) for v in obj)
+    if isinstance(obj, str) and obj.startswith(old):
+        return new + obj[len(old):]
+    return obj
+
+
+def _set_frames(obj, frames):
+    if isinstance(obj, dict):
+        if obj.get('type') == 'UniformSample':
+            obj['clip_len'] = frames
+        for v in obj.values():
+            _set_frames(v, frames)
+    elif isinstance(obj, (list, tuple)):
+        for v in obj:
+            _set_frames(v, frames)
+
+
+def stage_config(name, args, work_dir, seed, row_parts, load_from=None,
+                 epochs=None):
+    """The demo config ``name`` for this study: data root, frames, seed,
+    epochs, the row's dropped parts, and the start (a checkpoint, or the
+    tiny CLIP when ``load_from`` is None)."""
+    from mmengine.config import Config
+    cfg = Config.fromfile(osp.join(DEMO, CONFIGS[name]))
+    cfg = Config(_replace(cfg.to_dict(), 'data/demo', args.data))
+    _set_frames(cfg._cfg_dict, args.frames)
+    cfg.work_dir = work_dir
+    cfg.randomness = dict(seed=seed)
+    cfg.default_hooks.checkpoint = dict(type='CheckpointHook',
+                                        interval=10**6, max_keep_ckpts=1,
+                                        save_last=True)
+    cfg.default_hooks.logger = dict(type='LoggerHook', interval=20)
+    cfg.custom_hooks = [h for h in cfg.get('custom_hooks', [])
+                        if h['type'] in ('BadSampleHook', 'RNGStateHook')]
+    if epochs is not None:
+        cfg.train_cfg.max_epochs = epochs
+        for sched in cfg.param_scheduler:  # the demo's warm-up + cosine
+            if sched['type'] == 'CosineAnnealingLR':
+                sched['end'] = epochs
+                sched['T_max'] = epochs - sched['begin']
+    for key, value in (row_parts or {}).items():
+        if key in cfg.model:
+            cfg.model[key] = value
+    clip = osp.abspath(args.clip)
+    cfg.load_from = load_from
+    for part in ('video_encoder', 'text_encoder'):
+        cfg.model[part]['pretrained'] = clip if load_from is None else None
+    if 'vtc_loss' in cfg.model and cfg.model.vtc_loss:
+        cfg.model.vtc_loss['pretrained'] = clip if load_from is None \
+            else None
+    return cfg
+
+
+def _train_test(cfg, test=True):
+    from mmengine.runner import Runner
+    runner = Runner.from_cfg(cfg)
+    runner.train()
+    metrics = runner.test() if test else None
+    return metrics, osp.join(cfg.work_dir, 'epoch_%d.pth' %
+                             cfg.train_cfg.max_epochs)
+
+
+def _test(cfg, checkpoint):
+    from mmengine.runner import Runner
+    cfg.load_from = checkpoint
+    for part in ('video_encoder', 'text_encoder'):
+        cfg.model[part]['pretrained'] = None
+    if cfg.model.get('vtc_loss'):
+        cfg.model.vtc_loss['pretrained'] = None
+    return Runner.from_cfg(cfg).test()
+
+
+def one_run(args, row, seed):
+    """Pre-train (unless 'none'), fine-tune and evaluate one (row, seed)."""
+    from stoavlp.utils import register_all_modules
+    register_all_modules(init_default_scope=False)
+    parts = ROWS[row]
+    out = osp.join(args.work_dir, row, f'seed_{seed}')
+    start, metrics = time.time(), {}
+    pretrained = None
+    if parts is not None:
+        cfg = stage_config('pretrain', args, osp.join(out, 'pretrain'), seed,
+                           parts, epochs=args.pretrain_epochs)
+        for key in ('val_dataloader', 'val_cfg', 'val_evaluator'):
+            cfg[key] = None
+        cfg.train_cfg.pop('val_begin', None)
+        cfg.train_cfg.pop('val_interval', None)
+        # pre-training pairs: the training split's captions (any MSR-VTT
+        # layout dataset), as the retrieval config reads them
+        retrieval = stage_config('retrieval', args, out, seed, parts)
+        cfg.train_dataloader.dataset = retrieval.train_dataloader.dataset
+        _, pretrained = _train_test(cfg, test=False)
+        if parts.get('ota_loss', 'kept') is not None:
+            mech = stage_config('mechanism', args,
+                                osp.join(out, 'mechanism'), seed, parts)
+            if osp.isfile(osp.join(args.data, 'msrvtt_mc',
+                                   'msrvtt_mc_test.json')):
+                mech.test_evaluator = dict(type='PretrainMechanismMetric')
+                metrics['mechanism'] = _test(mech, pretrained)
+    for task, epochs in (('retrieval', args.finetune_epochs),
+                         ('caption', args.finetune_epochs),
+                         ('qa', args.qa_epochs)):
+        cfg = stage_config(task, args, osp.join(out, task), seed, parts,
+                           load_from=pretrained, epochs=epochs)
+        metrics[task], checkpoint = _train_test(cfg)
+        if task == 'retrieval' and osp.isfile(
+                osp.join(args.data, 'msrvtt_mc', 'msrvtt_mc_test.json')):
+            mc = stage_config('mc', args, osp.join(out, 'mc'), seed, parts)
+            metrics['mc'] = _test(mc, checkpoint)
+    metrics['seconds'] = time.time() - start
+    with open(osp.join(out, 'metrics.json'), 'w', encoding='utf-8') as f:
+        json.dump(metrics, f, indent=1)
+
+
+def ensure_clip(args):
+    """Train the tiny CLIP on the data's training split when missing."""
+    if osp.isfile(args.clip):
+        return
+    from mmengine.runner import Runner
+
+    from stoavlp.utils import register_all_modules
+    register_all_modules(init_default_scope=False)
+    print(f'{args.clip} missing: training the tiny CLIP (stage 0)')
+    work_dir = osp.dirname(osp.abspath(args.clip))
+    cfg = stage_config('clip', args, work_dir, 0, None)
+    cfg.model.video_encoder.pretrained = None
+    cfg.model.text_encoder.pretrained = None
+    cfg.model.vtc_loss.pretrained = None
+    retrieval = stage_config('retrieval', args, work_dir, 0, None)
+    dataset = retrieval.train_dataloader.dataset
+    dataset.pipeline = cfg.train_dataloader.dataset.pipeline
+    cfg.train_dataloader.dataset = dataset
+    cfg.custom_hooks.append(dict(type='ExportCLIPHook',
+                                 out_file=osp.abspath(args.clip)))
+    Runner.from_cfg(cfg).train()
+
+
+# -- the table and the chart ------------------------------------------------
+def collect(args):
+    """``{row: {column: [value per seed]}}`` of the finished runs."""
+    table = {}
+    for row in args.rows:
+        for seed in args.seeds:
+            path = osp.join(args.work_dir, row, f'seed_{seed}',
+                            'metrics.json')
+            if not osp.isfile(path):
+                continue
+            with open(path, encoding='utf-8') as f:
+                run = json.load(f)
+            cols = table.setdefault(row, {})
+            for task, key, name in METRICS:
+                value = run.get(task, {}).get(key)
+                if value is not None:
+                    cols.setdefault(name, []).append(float(value))
+            cols.setdefault('seconds', []).append(run['seconds'])
+    return table
+
+
+def markdown(table, seeds):
+    names = [name for _, _, name in METRICS]
+    lines = ['| row | ' + ' | '.join(names) + ' |',
+             '|---|' + '---|' * len(names)]
+    for row, cols in table.items():
+        cells = []
+        for name in names:
+            values = cols.get(name)
+            cells.append('-' if not values else
+                         f'{np.mean(values):.1f} ± {np.std(values):.1f}')
+        lines.append(f'| {LABELS[row]} | ' + ' | '.join(cells) + ' |')
+    lines.append('')
+    lines.append(f'mean ± std over seeds {seeds} (population std); '
+                 'MdR lower is better.')
+    base = table.get('base')
+    if base:
+        lines += ['', 'Difference from Base, mean (seeds where the row is '
+                  'better / seeds):', '',
+                  '| row | ' + ' | '.join(names[:-1]) + ' |',
+                  '|---|' + '---|' * (len(names) - 1)]
+        for row, cols in table.items():
+            if row == 'base':
+                continue
+            cells = []
+            for name in names[:-1]:
+                a, b = cols.get(name), base.get(name)
+                if not a or not b or len(a) != len(b):
+                    cells.append('-')
+                    continue
+                diff = np.array(a) - np.array(b)
+                sign = -1 if name in LOWER_IS_BETTER else 1
+                wins = int((sign * diff > 0).sum())
+                cells.append(f'{diff.mean():+.1f} ({wins}/{len(diff)})')
+            lines.append(f'| {LABELS[row]} | ' + ' | '.join(cells) + ' |')
+    return '\n'.join(lines)
+
+
+def bar_chart(table, out):
+    from matplotlib.figure import Figure
+    names = [name for _, _, name in METRICS]
+    rows = list(table)
+    fig = Figure(figsize=(3.2 * len(names), 3.6))
+    axes = fig.subplots(1, len(names), squeeze=False)[0]
+    for ax, name in zip(axes, names):
+        means = [np.mean(table[r].get(name, [np.nan])) for r in rows]
+        stds = [np.std(table[r].get(name, [np.nan])) for r in rows]
+        ax.bar(range(len(rows)), means, yerr=stds, capsize=3,
+               color=[f'C{i}' for i in range(len(rows))])
+        ax.set_xticks(range(len(rows)))
+        ax.set_xticklabels([LABELS[r] for r in rows], rotation=60,
+                           ha='right', fontsize=7)
+        ax.set_title(name + (' (lower is better)' if name in LOWER_IS_BETTER
+                             else ''), fontsize=9)
+    fig.tight_layout()
+    fig.savefig(out, dpi=100)
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    if args.run:
+        one_run(args, args.run[0], int(args.run[1]))
+        return
+    os.makedirs(args.work_dir, exist_ok=True)
+    start = time.time()
+    ensure_clip(args)
+    todo = [(row, seed) for seed in args.seeds for row in args.rows
+            if not osp.isfile(osp.join(args.work_dir, row, f'seed_{seed}',
+                                       'metrics.json'))]
+    for i, (row, seed) in enumerate(todo, 1):
+        elapsed = time.time() - start
+        eta = elapsed / (i - 1) * (len(todo) - i + 1) if i > 1 else 0
+        print(f'[ablation {i}/{len(todo)}] {LABELS[row]}, seed {seed} '
+              f'(elapsed {elapsed / 60:.1f} min, about {eta / 60:.0f} min '
+              'left)', flush=True)
+        log = osp.join(args.work_dir, f'{row}_seed{seed}.log')
+        with open(log, 'w') as f:
+            code = subprocess.call(
+                [sys.executable, osp.abspath(__file__), '--run', row,
+                 str(seed)] + _passthrough(args), stdout=f,
+                stderr=subprocess.STDOUT, cwd=os.getcwd())
+        if code:
+            raise SystemExit(f'{row} seed {seed} failed (exit {code}); '
+                             f'see {log}')
+    table = collect(args)
+    text = markdown(table, args.seeds)
+    wall = time.time() - start
+    text += (f'\n\n{len(todo)} runs in {wall / 60:.1f} min here '
+             f'({args.frames} frames, pre-training {args.pretrain_epochs} '
+             f'epochs, fine-tuning {args.finetune_epochs} (QA '
+             f'{args.qa_epochs})).\n')
+    print(text)
+    with open(osp.join(args.work_dir, 'ablation.md'), 'w',
+              encoding='utf-8') as f:
+        f.write(text)
+    bar_chart(table, osp.join(args.work_dir, 'ablation.png'))
+    print(f'table: {args.work_dir}/ablation.md, chart: '
+          f'{args.work_dir}/ablation.png')
+
+
+def _passthrough(args):
+    """The options of this study, for the per-run subprocesses."""
+    return ['--data', args.data, '--work-dir', args.work_dir, '--clip',
+            args.clip, '--frames', str(args.frames), '--pretrain-epochs',
+            str(args.pretrain_epochs), '--finetune-epochs',
+            str(args.finetune_epochs), '--qa-epochs', str(args.qa_epochs)]
+
+
+if __name__ == '__main__':
+    main()
