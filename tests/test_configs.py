@@ -29,11 +29,14 @@ EXPECTED_LOSSES = {
 
 
 def load_model_cfg(path, tmp_path=None):
-    """The config with no CLIP weights to load (none exist offline) and,
+    """The config with no CLIP weights (nor CLIP's logit_scale) to load
+    (none exist offline) and,
     for QA, a small answer vocabulary file in ``tmp_path``."""
     cfg = Config.fromfile(path)
     cfg.model.video_encoder.pretrained = None
     cfg.model.text_encoder.pretrained = None
+    if cfg.model.get('vtc_loss'):
+        cfg.model.vtc_loss.pretrained = None
     if cfg.model.get('qa_head'):
         vocab = tmp_path / 'train_qa.json'
         vocab.write_text('[{"answer": "red"}, {"answer": "two"}]')

@@ -189,6 +189,10 @@ def one_run(args, row, seed):
                                 osp.join(out, 'mechanism'), seed, parts)
             if osp.isfile(osp.join(args.data, 'msrvtt_mc',
                                    'msrvtt_mc_test.json')):
+                # OTA / VTM on the test items (no probes: they need the
+                # demo generator's truth)
+                mech.test_dataloader.dataset = \
+                    mech.test_dataloader.dataset.datasets[0]
                 mech.test_evaluator = dict(type='PretrainMechanismMetric')
                 metrics['mechanism'] = _test(mech, pretrained)
     for task, epochs in (('retrieval', args.finetune_epochs),
@@ -243,11 +247,20 @@ def collect(args):
                 run = json.load(f)
             cols = table.setdefault(row, {})
             for task, key, name in METRICS:
-                value = run.get(task, {}).get(key)
+                value = _lookup(run.get(task, {}), key)
                 if value is not None:
                     cols.setdefault(name, []).append(float(value))
             cols.setdefault('seconds', []).append(run['seconds'])
     return table
+
+
+def _lookup(metrics, key):
+    """``key`` of a test_metrics dict whose keys may carry a prefix
+    (``caption/CIDEr``, ``qa/acc``)."""
+    for name, value in metrics.items():
+        if name == key or name.endswith('/' + key):
+            return value
+    return None
 
 
 def markdown(table, seeds):
@@ -309,6 +322,9 @@ def bar_chart(table, out):
 
 def main(argv=None):
     args = parse_args(argv)
+    if args.pretrain_epochs < 2:
+        raise SystemExit('--pretrain-epochs must be >= 2 (one warm-up epoch, '
+                         'then cosine decay)')
     if args.run:
         one_run(args, args.run[0], int(args.run[1]))
         return
