@@ -31,7 +31,9 @@ def build_dataset(cfg: Config, phase: str):
 
 def pipeline_transform(dataset, type_name: str):
     """The first transform of the dataset's pipeline named ``type_name``,
-    or None."""
+    or None (a ``ConcatDataset``: its first dataset's pipeline)."""
+    while not hasattr(dataset, 'pipeline') and hasattr(dataset, 'datasets'):
+        dataset = dataset.datasets[0]
     for transform in dataset.pipeline.transforms:
         if type(transform).__name__ == type_name:
             return transform

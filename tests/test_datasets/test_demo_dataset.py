@@ -409,6 +409,13 @@ def test_multiple_choice(demo, meta, split, file):
                   if c['group'] != group}
         for kind, option in zip(it['kinds'], it['caption']):
             assert kind != 'other' or option in others, option
+            assert kind in ('truth', 'other', 'edit:action', 'edit:color',
+                            'edit:shape'), kind
+            if kind in ('edit:color', 'edit:shape'):  # one word changed
+                truth = it['caption'][it['answer']].split()
+                assert len(option.split()) == len(truth)
+                assert sum(a != b for a, b in zip(option.split(),
+                                                  truth)) == 1
         clip = clips[it['video'][:-4]]
         assert len(it['caption']) == 5 == len(set(it['caption']))
         assert it['caption'][it['answer']] == clip['captions'][0]

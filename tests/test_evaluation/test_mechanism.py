@@ -49,15 +49,18 @@ def test_asp_verb_coverage_by_hand():
 def test_vtm_accuracy_by_hand():
     a = _sample(vtm_probs=np.array([0.9, 0.6, 0.2, 0.1]), mc_label=0,
                 mc_option_kinds=['truth', 'edit', 'other'])
-    b = _sample(vtm_probs=np.array([0.3, 0.4, 0.2, 0.7]), mc_label=1,
-                mc_option_kinds=['edit', 'truth', 'other'])
+    b = _sample(vtm_probs=np.array([0.3, 0.4, 0.5, 0.7]), mc_label=1,
+                mc_option_kinds=['edit:color', 'truth', 'edit:action'])
     out = vtm_accuracy([a, b])
     # truth vs random (last): a 0.9 > 0.1 yes, b 0.4 > 0.7 no
     assert out['vtm/acc_random'] == 50 and out['vtm/chance'] == 50
-    # truth vs edits: a 0.9 > 0.6, b 0.4 > 0.3: both
-    assert out['vtm/acc_edit'] == 100
+    # truth vs edits: a 0.9 > 0.6, b 0.4 > 0.3 (colour), 0.4 < 0.5 (action)
+    assert out['vtm/acc_edit'] == pytest.approx(100 * 2 / 3)
+    assert out['vtm/acc_edit_color'] == 100
+    assert out['vtm/acc_edit_action'] == 0
     assert out['vtm/match_rate'] == 50   # 0.9 > 0.5, 0.4 not
-    assert out['mc/acc_vtm'] == 100 and out['mc/chance'] == pytest.approx(
+    # b's truth 0.4 loses to the action edit 0.5
+    assert out['mc/acc_vtm'] == 50 and out['mc/chance'] == pytest.approx(
         100 / 3)
 
 

@@ -78,9 +78,9 @@ def parse_args(argv=None):
     parser.add_argument('--clip', default='work_dirs/demo/clip/clip.pth',
                         help='tiny CLIP (stage 0); trained if missing')
     parser.add_argument('--frames', type=int, default=4)
-    parser.add_argument('--pretrain-epochs', type=int, default=3)
-    parser.add_argument('--finetune-epochs', type=int, default=2)
-    parser.add_argument('--qa-epochs', type=int, default=3)
+    parser.add_argument('--pretrain-epochs', type=int, default=2)
+    parser.add_argument('--finetune-epochs', type=int, default=1)
+    parser.add_argument('--qa-epochs', type=int, default=1)
     parser.add_argument('--run', nargs=2, metavar=('ROW', 'SEED'),
                         help=argparse.SUPPRESS)  # one run, in a subprocess
     return parser.parse_args(argv)

@@ -251,6 +251,10 @@ def hard_negative_objects(objects: Sequence[dict], rng: np.random.Generator,
     The new value is never used by the clip for that attribute, so the edited
     description is false of the clip. Circles never spin (the rendering would
     show nothing), so no edit produces a spinning circle.
+
+    Returns:
+        list[tuple[list[dict], str]]: the edited objects and the attribute
+        changed (``'action'``, ``'color'`` or ``'shape'``).
     """
     candidates = []
     used_shapes = {o['shape'] for o in objects}
@@ -277,7 +281,7 @@ def hard_negative_objects(objects: Sequence[dict], rng: np.random.Generator,
         if not pool:
             continue
         i, key, value = pool.pop(int(rng.integers(len(pool))))
-        out.append(edit_object(objects, i, key, value))
+        out.append((edit_object(objects, i, key, value), key))
     return out
 
 
@@ -299,19 +303,21 @@ def make_mc(caption: dict, objects: Sequence[dict],
 
     Returns:
         dict: ``{"caption": [str], "answer": int, "kinds": [str]}``, kinds
-        ``"truth"``, ``"edit"`` (one attribute changed) or ``"other"`` (a
-        caption of another group).
+        ``"truth"``, ``"edit:<attribute>"`` (one attribute changed:
+        ``action``, ``color`` or ``shape``) or ``"other"`` (a caption of
+        another group).
     """
     truth = caption['caption']
     options, seen = [], {truth}
-    for objs in hard_negative_objects(objects, rng, vocab['shapes'],
-                                      vocab['colors'], vocab['actions'],
-                                      num_hard * 2):
+    kinds = []
+    for objs, key in hard_negative_objects(objects, rng, vocab['shapes'],
+                                           vocab['colors'], vocab['actions'],
+                                           num_hard * 2):
         text = render_caption(objs, caption['style'])
         if text not in seen and len(options) < num_hard:
             seen.add(text)
             options.append(text)
-    kinds = ['edit'] * len(options)
+            kinds.append(f'edit:{key}')
     for k in rng.permutation(len(other_captions)):
         if len(options) >= num_options - 1:
             break

@@ -25,7 +25,7 @@ from .video import write_mp4
 
 #: Bump when the content for the same parameters changes; a dataset made by
 #: another version is regenerated.
-VERSION = 3
+VERSION = 4
 SPLIT_FRACTIONS = {'test': 0.22, 'validate': 0.08}   # of groups; rest train
 SHEET_ROWS, SHEET_FRAMES = 6, 6
 

@@ -85,7 +85,7 @@ def vtm_accuracy(samples: Sequence[dict]) -> Dict[str, float]:
     with ``P(match) > 0.5``. ``mc_acc_vtm``: the true caption ranks first
     among all the options by ``P(match)`` (chance 1 / options).
     """
-    rand, edit, matched, mc, chance = [], [], [], [], []
+    rand, edit, matched, mc, chance = [], defaultdict(list), [], [], []
     for s in samples:
         probs = _np(s['vtm_probs'])
         truth = int(s.get('mc_label', 0))
@@ -93,8 +93,11 @@ def vtm_accuracy(samples: Sequence[dict]) -> Dict[str, float]:
         matched.append(probs[truth] > 0.5)
         rand.append(probs[truth] > probs[-1])
         for j, kind in enumerate(kinds):
-            if kind == 'edit':
-                edit.append(probs[truth] > probs[j])
+            if kind.startswith('edit'):
+                edit['all'].append(probs[truth] > probs[j])
+                if ':' in kind:  # the attribute the edit changed
+                    edit[kind.split(':', 1)[1]].append(probs[truth] >
+                                                       probs[j])
         mc.append(int(np.argmax(probs[:-1])) == truth)
         chance.append(1 / (len(probs) - 1))
     out = {'vtm/acc_random': 100 * np.mean(rand),
@@ -102,8 +105,10 @@ def vtm_accuracy(samples: Sequence[dict]) -> Dict[str, float]:
            'vtm/match_rate': 100 * np.mean(matched),
            'mc/acc_vtm': 100 * np.mean(mc),
            'mc/chance': 100 * np.mean(chance)}
-    if edit:
-        out['vtm/acc_edit'] = 100 * np.mean(edit)
+    for attribute, wins in edit.items():
+        key = 'vtm/acc_edit' if attribute == 'all' else \
+            f'vtm/acc_edit_{attribute}'
+        out[key] = 100 * np.mean(wins)
     return out
 
 
