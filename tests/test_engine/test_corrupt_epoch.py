@@ -14,6 +14,8 @@ import pytest
 from mmengine.config import Config
 from mmengine.runner import Runner
 
+from stoavlp.testing import offline_demo_pretrain
+
 ROOT = osp.join(osp.dirname(__file__), '..', '..', 'configs', 'stoavlp',
                 'demo')
 CONFIG = osp.join(ROOT, 'stoavlp_tiny-u8-res112_1xb16-6e_demo-pretrain.py')
@@ -62,7 +64,7 @@ def broken_demo(tmp_path_factory):
 def test_epoch_over_broken_data_completes_logs_and_counts(broken_demo,
                                                           tmp_path):
     root, bad_videos, bad_objects = broken_demo
-    cfg = Config.fromfile(CONFIG)
+    cfg = offline_demo_pretrain(Config.fromfile(CONFIG))
     cfg.work_dir = str(tmp_path)
     cfg.train_cfg.max_epochs = 1
     cfg.param_scheduler = None

@@ -12,6 +12,8 @@ import sys
 import pytest
 import torch
 
+from stoavlp.testing import DEMO_PRETRAIN_OFFLINE
+
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 CONFIG = osp.join(ROOT, 'configs', 'stoavlp', 'demo',
                   'stoavlp_tiny-u8-res112_1xb16-6e_demo-pretrain.py')
@@ -25,7 +27,7 @@ def free_port():
 
 def options(demo_root, work_dir, batch, indices):
     return [
-        '--work-dir', work_dir, '--cfg-options',
+        '--work-dir', work_dir, '--cfg-options', *DEMO_PRETRAIN_OFFLINE,
         f'train_dataloader.dataset.data_root={demo_root}',
         f'train_dataloader.dataset.indices={indices}',
         f'train_dataloader.batch_size={batch}',

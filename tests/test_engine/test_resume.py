@@ -11,6 +11,8 @@ import time
 
 import pytest
 
+from stoavlp.testing import DEMO_PRETRAIN_OFFLINE
+
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 CONFIG = osp.join(ROOT, 'configs', 'stoavlp', 'demo',
                   'stoavlp_tiny-u8-res112_1xb16-6e_demo-pretrain.py')
@@ -20,7 +22,8 @@ def train_cmd(demo_root, work_dir, *extra):
     return [
         sys.executable, osp.join(ROOT, 'tools', 'train.py'), CONFIG,
         '--work-dir', work_dir, '--seed', '0', '--deterministic', *extra,
-        '--cfg-options', f'train_dataloader.dataset.data_root={demo_root}',
+        '--cfg-options', *DEMO_PRETRAIN_OFFLINE,
+        f'train_dataloader.dataset.data_root={demo_root}',
         'train_dataloader.dataset.indices=48', 'train_dataloader.batch_size=8',
         # workers re-seeded identically every epoch (non-persistent)
         'train_dataloader.num_workers=1',

@@ -45,7 +45,8 @@ def checkpoints(tmp_path_factory):
 def test_visualize_clip_without_a_model(demo_root, demo_meta, tmp_path,
                                         capsys):
     drawing = load_tool('visualize_clip').main([
-        PRETRAIN, '--index', '0', '--out', str(tmp_path), '--cfg-options',
+        PRETRAIN, '--index', '0', '--out', str(tmp_path), '--phase', 'train',
+        '--cfg-options',
         f'train_dataloader.dataset.data_root={demo_root}'
     ])
     printed = capsys.readouterr().out
@@ -62,7 +63,8 @@ def test_visualize_clip_with_a_pretrained_model(demo_root, checkpoints,
                                                 tmp_path, capsys):
     drawing = load_tool('visualize_clip').main([
         PRETRAIN, checkpoints['pretrain'], '--video-id', 'video3', '--out',
-        str(tmp_path), '--gif', '--frames', '4', '--cfg-options',
+        str(tmp_path), '--gif', '--frames', '4', '--phase', 'train',
+        '--cfg-options',
         f'train_dataloader.dataset.data_root={demo_root}'
     ])
     printed = capsys.readouterr().out
