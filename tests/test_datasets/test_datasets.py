@@ -125,11 +125,13 @@ def test_every_config_builds_its_datasets(demo_root):
                 ds = loader['dataset']
                 if 'type' not in ds:  # a template (video_text_loaders.py)
                     continue
-                if ds.data_root in roots and 'demo' not in folder:
-                    _point_real_config_at_demo(ds, roots)
-                else:
-                    ds.data_root = ds.data_root.replace('data/demo',
-                                                        demo_root)
+                parts = ds.datasets if ds.type == 'ConcatDataset' else [ds]
+                for part in parts:
+                    if part.data_root in roots and 'demo' not in folder:
+                        _point_real_config_at_demo(part, roots)
+                    else:
+                        part.data_root = part.data_root.replace(
+                            'data/demo', demo_root)
                 dataset = DATASETS.build(ds)
                 assert len(dataset) > 0, (file, phase)
                 built += 1

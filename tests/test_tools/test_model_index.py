@@ -11,6 +11,8 @@ import pytest
 import yaml
 from mmengine.config import Config
 
+from stoavlp.testing import DEMO_PRETRAIN_OFFLINE
+
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 PAPER_CONFIG_DIRS = ('configs/stoavlp', 'configs/retrieval', 'configs/caption',
                      'configs/qa')
@@ -119,7 +121,8 @@ def test_mim_train_runs_a_config_by_name(demo_root, tmp_path):
     proc = subprocess.run(
         [osp.join(osp.dirname(sys.executable), 'mim'), 'train', 'stoavlp',
          'stoavlp_tiny-u8-res112_1xb16-6e_demo-pretrain.py', '--work-dir',
-         str(work_dir), '--cfg-options', 'train_cfg.max_epochs=1',
+         str(work_dir), '--cfg-options', *DEMO_PRETRAIN_OFFLINE,
+         'train_cfg.max_epochs=1',
          f'train_dataloader.dataset.data_root={demo_root}',
          'train_dataloader.dataset.indices=4',
          'train_dataloader.batch_size=4', 'train_dataloader.num_workers=0',

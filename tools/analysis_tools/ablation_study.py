@@ -77,7 +77,7 @@ def parse_args(argv=None):
     parser.add_argument('--work-dir', default='work_dirs/ablation')
     parser.add_argument('--clip', default='work_dirs/demo/clip/clip.pth',
                         help='tiny CLIP (stage 0); trained if missing')
-    parser.add_argument('--frames', type=int, default=4)
+    parser.add_argument('--frames', type=int, default=2)
     parser.add_argument('--pretrain-epochs', type=int, default=2)
     parser.add_argument('--finetune-epochs', type=int, default=1)
     parser.add_argument('--qa-epochs', type=int, default=1)
