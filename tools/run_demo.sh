@@ -58,7 +58,7 @@ $PY tools/test.py $DEMO/stoavlp_tiny-u8-res112_1xb16-5e_demo-qa.py \
 $PY tools/analysis_tools/demo_report.py --work-dir $OUT --data data/demo
 echo "== pictures of the trained models =="
 $PY tools/analysis_tools/visualize_clip.py $DEMO/stoavlp_tiny-u8-res112_1xb16-6e_demo-pretrain.py \
-    $OUT/pretrain/epoch_6.pth --index 0 --out $OUT/vis/pretrain --gif
+    $OUT/pretrain/epoch_6.pth --index 0 --phase train --out $OUT/vis/pretrain --gif
 $PY tools/analysis_tools/visualize_clip.py $DEMO/stoavlp_tiny-u8-res112_1xb16-3e_demo-caption.py \
     $OUT/caption/epoch_3.pth --index 0 --out $OUT/vis/caption
 $PY tools/analysis_tools/visualize_retrieval.py $DEMO/stoavlp_tiny-u8-res112_1xb16-3e_demo-retrieval.py \

@@ -11,8 +11,11 @@ pre-trained with the row's parts (Table 4: Base, +Obj, +Obj+OTA,
 fine-tuned and evaluated on retrieval (and multiple choice with the
 retrieval model), captioning and QA, for each seed. Rows are the demo
 configs with the parts of ``configs/stoavlp/ablations/table4_*.py`` dropped
-(the same lines), at 4 frames a clip and short schedules so that 6 rows x 3
-seeds fit in about an hour on 2 CPU cores.
+(the same lines), at 2 frames a clip and short schedules so that 6 rows x 3
+seeds fit in about an hour on 2 CPU cores with ``--tasks retrieval qa``
+(one epoch of caption fine-tuning gives CIDEr 0 at this size, three cost
+2.5 min a run: add ``caption`` and ``--finetune-epochs 3`` when you have
+the time).
 
 Any dataset in MSR-VTT's layout works (``--data``): ``MSRVTT_data.json``,
 ``MSRVTT_train.9k.csv``, ``MSRVTT_JSFUSION_test.csv``, ``msrvtt_qa/``,
@@ -81,6 +84,10 @@ def parse_args(argv=None):
     parser.add_argument('--pretrain-epochs', type=int, default=2)
     parser.add_argument('--finetune-epochs', type=int, default=1)
     parser.add_argument('--qa-epochs', type=int, default=1)
+    parser.add_argument('--tasks', nargs='+',
+                        default=['retrieval', 'caption', 'qa'],
+                        choices=['retrieval', 'caption', 'qa'],
+                        help='downstream tasks (MC comes with retrieval)')
     parser.add_argument('--run', nargs=2, metavar=('ROW', 'SEED'),
                         help=argparse.SUPPRESS)  # one run, in a subprocess
     return parser.parse_args(argv)
@@ -198,6 +205,8 @@ def one_run(args, row, seed):
     for task, epochs in (('retrieval', args.finetune_epochs),
                          ('caption', args.finetune_epochs),
                          ('qa', args.qa_epochs)):
+        if task not in args.tasks:
+            continue
         cfg = stage_config(task, args, osp.join(out, task), seed, parts,
                            load_from=pretrained, epochs=epochs)
         metrics[task], checkpoint = _train_test(cfg)
@@ -355,7 +364,7 @@ def main(argv=None):
     text += (f'\n\n{len(todo)} runs in {wall / 60:.1f} min here '
              f'({args.frames} frames, pre-training {args.pretrain_epochs} '
              f'epochs, fine-tuning {args.finetune_epochs} (QA '
-             f'{args.qa_epochs})).\n')
+             f'{args.qa_epochs}), tasks {" ".join(args.tasks)}).\n')
     print(text)
     with open(osp.join(args.work_dir, 'ablation.md'), 'w',
               encoding='utf-8') as f:
@@ -370,7 +379,8 @@ def _passthrough(args):
     return ['--data', args.data, '--work-dir', args.work_dir, '--clip',
             args.clip, '--frames', str(args.frames), '--pretrain-epochs',
             str(args.pretrain_epochs), '--finetune-epochs',
-            str(args.finetune_epochs), '--qa-epochs', str(args.qa_epochs)]
+            str(args.finetune_epochs), '--qa-epochs', str(args.qa_epochs),
+            '--tasks', *args.tasks]
 
 
 if __name__ == '__main__':
