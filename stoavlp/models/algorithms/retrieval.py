@@ -114,9 +114,8 @@ class STOAVLPRetriever(VideoTextModel):
                 video_seq, feats['text_tokens'][t], feats['text_keep'][t])
             v_cls = int((feats['video_types'] == 0).sum()) - 1
             eot = feats['text_eot'][t]
-            logits = self.vtm_head(fused_video[:, v_cls],
-                                   fused_text[torch.arange(len(t)), eot])
-            probs.append(logits.softmax(-1)[:, 1])
+            probs.append(self.vtm_head.match_probability(
+                fused_video[:, v_cls], fused_text[torch.arange(len(t)), eot]))
         return torch.cat(probs)
 
     def rerank_scores(self, feats: Dict, query_idx: torch.Tensor,
