@@ -103,7 +103,7 @@ def test_table_mean_std_and_wins_over_base(study, tmp_path):
         _write_run(work_dir, 'full', seed, full_r1[seed], full_mdr[seed])
     args = study.parse_args(['--work-dir', work_dir, '--seeds', '0', '1',
                              '2', '--rows', 'base', 'full'])
-    table = study.collect(args)
+    table = study.collect(work_dir, args.rows, args.seeds)
     assert table['base']['R@1'] == base_r1
     assert table['full']['QA acc'] == [40.0] * 3
     assert 'CIDEr' not in table['full']  # not measured: shown as '-'
