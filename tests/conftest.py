@@ -48,3 +48,19 @@ def corrupt_demo(demo_root, tmp_path, demo_meta):
     videos[2].write_bytes(b'')  # zero bytes
     os.remove(videos[3])  # missing
     return root, bad
+
+
+@pytest.fixture
+def caplog_mm():
+    """Messages logged through MMLogger's current instance during the test;
+    call the fixture for the list so far."""
+    import logging
+
+    from mmengine.logging import MMLogger
+    logger = MMLogger.get_current_instance()
+    records = []
+    handler = logging.Handler()
+    handler.emit = records.append
+    logger.addHandler(handler)
+    yield lambda: [r.getMessage() for r in records]
+    logger.removeHandler(handler)

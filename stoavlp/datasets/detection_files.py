@@ -12,7 +12,11 @@ number of boxes of the video.
 
    Only the list order says which video frame each entry belongs to: the
    ``D`` entries are taken to be uniformly spread over the video (the centre
-   of each of ``D`` equal segments; see :func:`uniform_frame_inds`).
+   of each of ``D`` equal segments; see :func:`uniform_frame_inds`;
+   :class:`LoadObjectDetections` warns once when ``D`` differs from the
+   video's frame count). Entries that carry their video frame
+   (``{"frame": 12, "objects": [...]}``, or another of :data:`FRAME_KEYS`,
+   a common per-frame export) are placed by it: all entries or none.
    Extra keys (``attributes``, ``attr_scores``) are ignored.
 
 2. Extended JSON (``.json``, a dict) written by stoavlp's tools::
@@ -175,18 +179,57 @@ def read_detections(path: str) -> Detections:
     if isinstance(content, list):
         frames = [_frame_objects(entry, d, path)
                   for d, entry in enumerate(content)]
-        return Detections.from_frames(frames, path=path)
+        return Detections.from_frames(
+            frames, frame_inds=_entry_frame_inds(content, path), path=path)
     if isinstance(content, dict) and 'frames' in content:
         frames = [_frame_objects(entry, d, path)
                   for d, entry in enumerate(content['frames'])]
+        frame_inds = content.get('frame_inds')
+        if frame_inds is None:
+            frame_inds = _entry_frame_inds(content['frames'], path)
         return Detections.from_frames(
             frames,
-            frame_inds=content.get('frame_inds'),
+            frame_inds=frame_inds,
             image_size=content.get('image_size'),
             path=path)
     raise DetectionFileError(
         path, 'expected a list of {"objects": [...]} or a dict with '
         '"frames"')
+
+
+# Per-entry video frame keys of common per-frame exports (ours, VinVL-style
+# dumps, mmdet/detectron2 inference scripts, CVAT/MOT-like tracks).
+FRAME_KEYS = ('frame', 'frame_idx', 'frame_index', 'frame_id', 'frame_ind',
+              'frame_no', 'frame_num', 'frame_number')
+
+
+def _entry_frame_inds(entries: list, path: str) -> Optional[List[int]]:
+    """The video frame of each entry when the entries say it (one of
+    :data:`FRAME_KEYS`), else None (the official list: order only)."""
+    found = [[k for k in FRAME_KEYS if k in entry] if isinstance(entry, dict)
+             else [] for entry in entries]
+    if not any(found):
+        return None
+    missing = [d for d, keys in enumerate(found) if not keys]
+    if missing:
+        raise DetectionFileError(
+            path, f'entries {missing[:5]} have no frame index while others '
+            f'have one ({found[[d for d, k in enumerate(found) if k][0]][0]!r}'
+            '): every entry needs it, or none')
+    inds = []
+    for d, (entry, keys) in enumerate(zip(entries, found)):
+        value = entry[keys[0]]
+        if isinstance(value, bool) or not isinstance(value, (int, float)) \
+                or value != int(value) or value < 0:
+            raise DetectionFileError(
+                path, f'entry {d}: "{keys[0]}" must be a frame index >= 0, '
+                f'got {value!r}')
+        inds.append(int(value))
+    if len(set(inds)) != len(inds):
+        dup = sorted({i for i in inds if inds.count(i) > 1})
+        raise DetectionFileError(
+            path, f'frame indices {dup[:5]} appear in more than one entry')
+    return inds
 
 
 def _frame_objects(entry, d: int, path: str) -> list:

@@ -14,8 +14,11 @@ import os.path as osp
 from collections import OrderedDict
 from typing import Dict, Optional
 
+import logging
+
 import numpy as np
 from mmcv.transforms import BaseTransform
+from mmengine.logging import print_log
 
 from stoavlp.registry import TRANSFORMS
 from ..bad_samples import BadSampleError
@@ -117,6 +120,25 @@ def nearest_detection_frames(sampled: np.ndarray,
     # argmin returns the first minimum; make "first" mean "earliest frame".
     by_time = np.argsort(detected, kind='stable')
     return by_time[np.argmin(dist[:, by_time], axis=1)]
+
+
+_warned_uniform = False
+
+
+def _warn_uniform_once(path: str, num_entries: int, total_frames: int):
+    """Say once per process that detection frames are being placed by
+    assumption (official list without frame indices, counts differ)."""
+    global _warned_uniform
+    if _warned_uniform:
+        return
+    _warned_uniform = True
+    print_log(
+        f'{path}: {num_entries} detection entries for a {total_frames}-frame '
+        'video and no frame indices; assuming the official layout (entries '
+        'uniformly spread over the video). If the detector ran on other '
+        'frames (e.g. every 4th from the start), write each entry\'s frame '
+        '("frame" key) or use the dict/npz formats with "frame_inds". '
+        'Said once per process.', logger='current', level=logging.WARNING)
 
 
 @TRANSFORMS.register_module()
@@ -231,6 +253,10 @@ class LoadObjectDetections(BaseTransform):
                                   h / dets.image_size[1]] * 2, np.float32)
             else:
                 scale = np.ones(4, np.float32)
+            if dets.frame_inds is None and \
+                    dets.num_frames != results['total_frames']:
+                _warn_uniform_once(results['objects_path'], dets.num_frames,
+                                   results['total_frames'])
             det_frames = nearest_detection_frames(
                 frame_inds, dets.video_frame_inds(results['total_frames']))
             # rows of each detection frame: one sort instead of a scan of

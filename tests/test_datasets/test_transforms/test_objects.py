@@ -142,6 +142,75 @@ def test_load_object_detections_official_format(tmp_path):
     assert out['obj_mask'].sum() == 6
 
 
+@pytest.mark.parametrize('key', ['frame', 'frame_idx', 'frame_index'])
+def test_per_frame_export_with_frame_keys_is_placed_by_them(tmp_path, key):
+    """Detections on frames 0, 4, ..., 36 of a 40-frame clip, one class per
+    detected frame: every sampled frame gets the boxes of the detected frame
+    nearest it, not of the uniformly spread list position."""
+    path = str(tmp_path / 'v.json')
+    detected = list(range(0, 40, 4))
+    with open(path, 'w') as f:
+        json.dump([{key: i, 'objects': [_obj(f'c{i}', [i, 0, i + 8, 8], .9)]}
+                   for i in detected], f)
+    dets = read_detections(path)
+    assert dets.video_frame_inds(40).tolist() == detected
+    # the 8 frames the test-mode sampler takes of 40 (segment centres)
+    sampled = np.floor((np.arange(8) + 0.5) * 5).astype(int)
+    out = LoadObjectDetections()(dict(
+        objects_path=path, frame_inds=sampled, total_frames=40,
+        original_shape=(64, 64)))
+    # brute force: the detected frame nearest each sampled one (earlier on
+    # ties: 2 is as far from 0 as from 4)
+    nearest = [min(detected, key=lambda i: (abs(i - t), i)) for t in sampled]
+    got = [out['obj_classes'][label] for label in out['obj_labels'][:, 0]]
+    assert got == [f'c{i}' for i in nearest]
+    assert nearest == [0, 8, 12, 16, 20, 28, 32, 36]
+    # the frame key ignored (uniform placement), 4 of these 8 frames would
+    # take another frame's boxes: the fault this reading removes
+    uniform = np.array(detected)[nearest_detection_frames(
+        sampled, uniform_frame_inds(len(detected), 40))]
+    assert (uniform != np.array(nearest)).sum() == 4
+
+
+def test_frame_keys_all_or_none_and_valid(tmp_path):
+    from stoavlp.datasets.detection_files import DetectionFileError
+    cases = {
+        'some': [{'frame': 0, 'objects': []}, {'objects': []}],
+        'negative': [{'frame': -1, 'objects': []}],
+        'text': [{'frame': 'x', 'objects': []}],
+        'duplicate': [{'frame': 3, 'objects': []},
+                      {'frame': 3, 'objects': []}],
+    }
+    messages = {'some': 'no frame index', 'negative': 'frame index >= 0',
+                'text': 'frame index >= 0', 'duplicate': 'more than one'}
+    for name, content in cases.items():
+        path = str(tmp_path / f'{name}.json')
+        with open(path, 'w') as f:
+            json.dump(content, f)
+        with pytest.raises(DetectionFileError, match=messages[name]) as e:
+            read_detections(path)
+        assert path in str(e.value)
+
+
+def test_uniform_placement_is_said_once(tmp_path, caplog_mm):
+    import stoavlp.datasets.transforms.objects as objects
+    objects._warned_uniform = False
+    path = str(tmp_path / 'v.json')
+    _official_file(path, [[_obj('dog', [0, 0, 9, 9], .9)]] * 10)
+    results = dict(objects_path=path, frame_inds=np.array([0, 20]),
+                   total_frames=40, original_shape=(64, 64))
+    load = LoadObjectDetections()
+    load(dict(results))
+    load(dict(results))
+    said = [m for m in caplog_mm() if 'no frame indices' in m]
+    assert len(said) == 1 and path in said[0] and '40-frame' in said[0]
+    # counts that match need no assumption: nothing said
+    objects._warned_uniform = False
+    _official_file(path, [[_obj('dog', [0, 0, 9, 9], .9)]] * 40)
+    LoadObjectDetections()(dict(results))
+    assert len([m for m in caplog_mm() if 'no frame indices' in m]) == 1
+
+
 def test_load_object_detections_image_size_and_npz(tmp_path):
     dets = Detections.from_frames(
         [[_obj('dog', [10, 20, 30, 40], .9)], [_obj('cat', [0, 0, 50, 25],
