@@ -38,8 +38,10 @@ here rather than scattered over the code base.
    file that ``--resume auto`` then fails to load. ``put`` now writes a
    temporary file in the same folder and renames it (atomic on POSIX), and
    the ``find_latest_checkpoint`` that ``--resume auto`` uses falls back to
-   the newest checkpoint file when the ``last_checkpoint`` pointer is
-   empty, truncated or stale.
+   the newest of the runner's own ``epoch_N``/``iter_N.pth`` when the
+   ``last_checkpoint`` pointer is empty, truncated or stale (never a
+   ``best_*.pth`` or a converted file). A failed save removes its temporary
+   file; those of killed processes are removed when resuming.
 
 4. **Distributed runs on CPUs (gloo).** mmengine's PyTorch launcher calls
    ``torch.cuda.set_device`` unconditionally and its DDP wrapper passes
@@ -52,6 +54,7 @@ here rather than scattered over the code base.
 import importlib.abc
 import os
 import os.path as osp
+import re
 import sys
 import types
 
@@ -93,22 +96,59 @@ def _atomic_put(self, obj: bytes, filepath) -> None:
     filepath = str(filepath)
     os.makedirs(osp.dirname(osp.abspath(filepath)), exist_ok=True)
     tmp = f'{filepath}.tmp{os.getpid()}'
-    with open(tmp, 'wb') as f:
-        f.write(obj)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, filepath)
+    try:
+        with open(tmp, 'wb') as f:
+            f.write(obj)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, filepath)
+    except BaseException:  # disk full, interrupted: no half file left
+        if osp.exists(tmp):
+            os.remove(tmp)
+        raise
+
+
+# the checkpoints a runner writes itself: the only ones ``--resume auto``
+# may fall back to (not ``best_*.pth``, converted or downloaded files)
+_OWN_CHECKPOINT = re.compile(r'^(epoch|iter)_\d+\.pth$')
+_TMP_FILE = re.compile(r'\.tmp(\d+)$')
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process
+        return True
+    return True
+
+
+def _remove_stale_tmp_files(path: str) -> None:
+    """Temporary files of saves whose process died (killed mid-write)."""
+    for name in os.listdir(path):
+        match = _TMP_FILE.search(name)
+        if match and not _pid_alive(int(match.group(1))):
+            try:
+                os.remove(osp.join(path, name))
+            except OSError:
+                pass
 
 
 def _find_latest_checkpoint(path: str):
-    """``last_checkpoint`` if it names a file, else the newest ``*.pth``."""
+    """``last_checkpoint`` if it names a file, else the newest of the
+    runner's own ``epoch_N.pth``/``iter_N.pth``; stale temporary files of
+    interrupted saves are removed on the way."""
     from mmengine.runner.checkpoint import \
         find_latest_checkpoint as from_pointer
+    if not osp.isdir(path):
+        return None
+    _remove_stale_tmp_files(path)
     last = from_pointer(path)
     if last and osp.isfile(last):
         return last
     candidates = [osp.join(path, f) for f in os.listdir(path)
-                  if f.endswith('.pth')] if osp.isdir(path) else []
+                  if _OWN_CHECKPOINT.match(f)]
     return max(candidates, key=osp.getmtime) if candidates else None
 
 

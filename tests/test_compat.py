@@ -125,3 +125,50 @@ def test_resume_auto_survives_a_broken_last_checkpoint_pointer(tmp_path):
     assert find(str(tmp_path)) == str(tmp_path / 'iter_4.pth')  # stale
     (tmp_path / 'last_checkpoint').write_text(str(tmp_path / 'iter_2.pth'))
     assert find(str(tmp_path)) == str(tmp_path / 'iter_2.pth')
+
+
+def test_resume_auto_falls_back_only_to_the_runners_own_checkpoints(
+        tmp_path):
+    import os
+
+    import mmengine.runner.runner as runner_module
+    find = runner_module.find_latest_checkpoint
+    (tmp_path / 'epoch_3.pth').write_bytes(b'x')
+    os.utime(tmp_path / 'epoch_3.pth', (1, 1))
+    # newer, but not a training state this run wrote
+    for name in ('best_t2v_R1_epoch_3.pth', 'converted.pth', 'clip.pth'):
+        (tmp_path / name).write_bytes(b'x')
+    assert find(str(tmp_path)) == str(tmp_path / 'epoch_3.pth')
+    (tmp_path / 'epoch_3.pth').unlink()
+    assert find(str(tmp_path)) is None  # nothing to resume: a fresh start
+
+
+def test_failed_and_killed_saves_leave_no_temporary_files(tmp_path,
+                                                          monkeypatch):
+    import os
+    import subprocess
+    import sys
+
+    import mmengine.runner.runner as runner_module
+    from mmengine.fileio.backends.local_backend import LocalBackend
+    target = tmp_path / 'epoch_1.pth'
+
+    def disk_full(*args):
+        raise OSError(28, 'No space left on device')
+
+    monkeypatch.setattr(os, 'fsync', disk_full)
+    with pytest.raises(OSError, match='No space'):
+        LocalBackend().put(b'checkpoint', str(target))
+    monkeypatch.undo()
+    assert os.listdir(tmp_path) == []
+    # a save killed mid-write (SIGKILL: no handler runs) leaves its file;
+    # resuming removes it, keeps a live process's one
+    dead = subprocess.Popen([sys.executable, '-c', 'pass'])
+    dead.wait()
+    (tmp_path / f'epoch_2.pth.tmp{dead.pid}').write_bytes(b'half')
+    (tmp_path / f'epoch_2.pth.tmp{os.getpid()}').write_bytes(b'writing')
+    (tmp_path / 'epoch_1.pth').write_bytes(b'x')
+    assert runner_module.find_latest_checkpoint(str(tmp_path)) == str(
+        tmp_path / 'epoch_1.pth')
+    assert sorted(os.listdir(tmp_path)) == [
+        'epoch_1.pth', f'epoch_2.pth.tmp{os.getpid()}']
