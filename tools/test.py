@@ -77,9 +77,11 @@ def main(argv=None):
     from stoavlp.evaluation.report import format_results
     from stoavlp.registry import RUNNERS
     from stoavlp.utils import register_all_modules
+    from stoavlp.utils.preflight import preflight
     register_all_modules(init_default_scope=False)
 
     cfg = merge_args(Config.fromfile(args.config), args)
+    preflight(cfg, checkpoint=args.checkpoint)
     runner = Runner.from_cfg(cfg) if 'runner_type' not in cfg \
         else RUNNERS.build(cfg)
     metrics = runner.test()

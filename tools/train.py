@@ -120,9 +120,11 @@ def main(argv=None):
     args = parse_args(argv)
     from stoavlp.registry import RUNNERS
     from stoavlp.utils import register_all_modules
+    from stoavlp.utils.preflight import preflight
     register_all_modules(init_default_scope=False)
 
     cfg = merge_args(Config.fromfile(args.config), args)
+    preflight(cfg)
     runner = Runner.from_cfg(cfg) if 'runner_type' not in cfg \
         else RUNNERS.build(cfg)
     runner.train()

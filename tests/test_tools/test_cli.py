@@ -82,3 +82,50 @@ def test_dist_train_uses_torchrun_with_pytorch_launcher(tmp_path):
     assert '--nproc_per_node=8' in args and '--nnodes=2' in args
     assert '--node_rank=1' in args and '--master_addr=10.0.0.1' in args
     assert args[-4:] == ['cfg.py', '--launcher', 'pytorch', '--amp']
+
+
+def _no_runner(monkeypatch, tool):
+    """Fail the test if the tool starts building a runner."""
+    def build(*args, **kwargs):
+        raise AssertionError('the runner was built before the check')
+    monkeypatch.setattr(tool.Runner, 'from_cfg', build)
+
+
+def test_test_py_names_a_missing_checkpoint_before_building(monkeypatch):
+    test = _load('tools/test.py')
+    _no_runner(monkeypatch, test)
+    config = osp.join(ROOT, 'configs', 'stoavlp', 'demo',
+                      'stoavlp_tiny-u8-res112_1xb16-3e_demo-retrieval.py')
+    with pytest.raises(FileNotFoundError,
+                       match=r'checkpoint not found: no/such/epoch_3\.pth'):
+        test.main([config, 'no/such/epoch_3.pth'])
+
+
+def test_train_py_names_a_missing_resume_or_load_from(monkeypatch):
+    train = _load('tools/train.py')
+    _no_runner(monkeypatch, train)
+    config = osp.join(ROOT, 'configs', 'stoavlp', 'demo',
+                      'stoavlp_tiny-u8-res112_1xb16-3e_demo-retrieval.py')
+    with pytest.raises(FileNotFoundError,
+                       match=r'resume checkpoint not found: gone\.pth'):
+        train.main([config, '--resume', 'gone.pth'])
+    with pytest.raises(FileNotFoundError,
+                       match=r'load_from not found: none/pre\.pth'):
+        train.main([config, '--cfg-options', 'load_from=none/pre.pth'])
+
+
+def test_preflight_makes_worker_settings_consistent_and_says_so(caplog_mm):
+    from mmengine.config import Config
+
+    from stoavlp.utils.preflight import preflight
+    cfg = Config(dict(
+        train_dataloader=dict(num_workers=0, persistent_workers=True),
+        val_dataloader=dict(num_workers=2, persistent_workers=True),
+        test_dataloader=None))
+    preflight(cfg)
+    assert cfg.train_dataloader.persistent_workers is False
+    assert cfg.val_dataloader.persistent_workers is True
+    said = [m for m in caplog_mm() if 'persistent' in m]
+    assert len(said) == 1
+    assert 'train_dataloader.num_workers=0' in said[0]
+    assert 'train_dataloader.persistent_workers' in said[0]
