@@ -10,7 +10,7 @@ import torch
 from stoavlp.registry import MODELS, TOKENIZERS
 from ..data_preprocessors import stack_field
 from ..necks.fusion_encoder import TEXT
-from ..utils.generation import decode
+from ..utils.generation import check_decode_cfg, decode
 from .base import VideoTextModel
 
 
@@ -128,8 +128,9 @@ class STOAVLPCaptioner(VideoTextModel):
         self.lm_head = MODELS.build(dict(lm_head, mlm_loss=None))
         self.tokenizer = TOKENIZERS.build(tokenizer
                                           or dict(type='CLIPTokenizer'))
-        self.decode_cfg = dict(num_beams=1, max_length=31, min_length=1)
-        self.decode_cfg.update(decode_cfg or {})
+        self.decode_cfg = check_decode_cfg(
+            dict(dict(num_beams=1, max_length=31, min_length=1),
+                 **(decode_cfg or {})))
 
     def loss(self, inputs: torch.Tensor,
              data_samples: List) -> Dict[str, torch.Tensor]:
@@ -150,7 +151,7 @@ class STOAVLPCaptioner(VideoTextModel):
                                                           data_samples))
         steps = self.lm_head.readout.caption_steps(self, video_seq) \
             if cached else RecomputedCaptionSteps(self, video_seq)
-        cfg = dict(self.decode_cfg, **decode_cfg)
+        cfg = check_decode_cfg(dict(self.decode_cfg, **decode_cfg))
         tokens, _ = decode(steps, steps.init_state(),
                            batch_size=inputs.shape[0],
                            start_token=self.tokenizer.sot_token_id,

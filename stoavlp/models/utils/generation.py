@@ -94,6 +94,53 @@ def _keep_best(finished: Tuple[torch.Tensor, ...],
     return tuple(merged)
 
 
+# decode()'s options a config may set (``decode_cfg``); the rest come from
+# the model (step model, state, tokens, device)
+DECODE_OPTIONS = dict(max_length=int, min_length=int, num_beams=int,
+                      length_penalty=float, repetition_penalty=float,
+                      pad_token=int, early_stopping=bool)
+
+
+def check_decode_cfg(decode_cfg: dict, where: str = 'decode_cfg') -> dict:
+    """Validate decoding options when a model is built, not at the first
+    test batch; errors name ``where`` and the option.
+
+    Raises:
+        ValueError: An unknown option (with the closest known one), a value
+            of the wrong type or out of range.
+    """
+    import difflib
+    for key, value in decode_cfg.items():
+        if key not in DECODE_OPTIONS:
+            close = difflib.get_close_matches(key, DECODE_OPTIONS, n=1)
+            hint = f' (did you mean {close[0]!r}?)' if close else ''
+            raise ValueError(
+                f'{where}: unknown option {key!r}{hint}; options: '
+                f'{", ".join(DECODE_OPTIONS)}')
+        kind = DECODE_OPTIONS[key]
+        ok = isinstance(value, bool) if kind is bool else (
+            isinstance(value, (int, float)) and not isinstance(value, bool)
+            and (kind is float or float(value).is_integer()))
+        if not ok:
+            raise ValueError(f'{where}.{key} must be {kind.__name__}, got '
+                             f'{value!r}')
+    cfg = decode_cfg
+    if cfg.get('num_beams', 1) < 1:
+        raise ValueError(f'{where}.num_beams must be >= 1, got '
+                         f'{cfg["num_beams"]}')
+    if 'max_length' in cfg and cfg['max_length'] < 1:
+        raise ValueError(f'{where}.max_length must be >= 1, got '
+                         f'{cfg["max_length"]}')
+    if cfg.get('min_length', 0) < 0 or cfg.get('min_length', 0) > cfg.get(
+            'max_length', float('inf')):
+        raise ValueError(f'{where}.min_length must be in [0, max_length], '
+                         f'got {cfg.get("min_length")}')
+    if cfg.get('repetition_penalty', 1.0) <= 0:
+        raise ValueError(f'{where}.repetition_penalty must be > 0, got '
+                         f'{cfg["repetition_penalty"]}')
+    return decode_cfg
+
+
 @torch.no_grad()
 def decode(step_model: StepModel,
            state: Any,

@@ -33,6 +33,29 @@ def captioner(tiny_cfg):
                       decode_cfg=dict(max_length=10)))
 
 
+@pytest.mark.parametrize('decode_cfg, message', [
+    (dict(max_lenght=20), r"decode_cfg: unknown option 'max_lenght' \(did "
+                          r"you mean 'max_length'\?\)"),
+    (dict(num_beams=0), r'decode_cfg\.num_beams must be >= 1'),
+    (dict(num_beams=2.5), r'decode_cfg\.num_beams must be int'),
+    (dict(max_length=5, min_length=9), r'decode_cfg\.min_length must be in'),
+    (dict(early_stopping='yes'), r'decode_cfg\.early_stopping must be bool'),
+])
+def test_bad_decode_cfg_fails_when_the_model_is_built(tiny_cfg, decode_cfg,
+                                                      message):
+    cfg = dict(encoders(tiny_cfg), type='STOAVLPCaptioner',
+               lm_head=dict(type='TiedLMHead', width=32),
+               decode_cfg=decode_cfg)
+    with pytest.raises(ValueError, match=message):
+        MODELS.build(cfg)
+
+
+def test_generate_overrides_are_checked_too(captioner, make_batch, prepare):
+    inputs, samples = prepare(captioner, make_batch(seed=1))
+    with pytest.raises(ValueError, match="unknown option 'beams'"):
+        captioner.generate(inputs, samples, beams=3)
+
+
 @pytest.mark.parametrize('num_beams', [1, 3])
 def test_cached_decoding_equals_recomputing(captioner, make_batch, prepare,
                                             num_beams):
