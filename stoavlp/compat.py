@@ -50,6 +50,13 @@ here rather than scattered over the code base.
    clear error) and DDP gets ``device_ids=None``, as PyTorch requires for
    CPU modules. ``tools/dist_train.sh`` then works with
    ``env_cfg.dist_cfg.backend=gloo`` on any machine.
+
+5. **mmcv-lite's import warning.** With mmcv-lite (no compiled ops; all
+   stoavlp needs outside the mmdet detector) every import of
+   ``mmcv.cnn.bricks.transformer`` warns "Fail to import
+   MultiScaleDeformableAttention", in every tool. stoavlp never uses that
+   op, so the warning is filtered, except when ``STOAVLP_REQUIRE_MMCV_FULL=1``
+   (the environment where full mmcv is required and its absence matters).
 """
 import importlib.abc
 import os
@@ -249,12 +256,22 @@ class _MMActionModelsHook(importlib.abc.MetaPathFinder):
         return None  # let the regular finders import the module
 
 
+def _silence_mmcv_lite_warning():
+    if os.environ.get('STOAVLP_REQUIRE_MMCV_FULL') == '1':
+        return
+    import warnings
+    warnings.filterwarnings(
+        'ignore', message='Fail to import ``MultiScaleDeformableAttention``',
+        category=UserWarning)
+
+
 def apply():
     """Apply every fix once (idempotent)."""
     global _APPLIED
     if _APPLIED:
         return
     _APPLIED = True
+    _silence_mmcv_lite_warning()
     _patch_mmengine_checkpoint_loader()
     _patch_mmengine_checkpoint_saving()
     _patch_mmengine_cpu_distributed()

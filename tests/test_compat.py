@@ -172,3 +172,28 @@ def test_failed_and_killed_saves_leave_no_temporary_files(tmp_path,
         tmp_path / 'epoch_1.pth')
     assert sorted(os.listdir(tmp_path)) == [
         'epoch_1.pth', f'epoch_2.pth.tmp{os.getpid()}']
+
+
+@pytest.mark.parametrize('require_full', ['0', '1'])
+def test_mmcv_lite_warning_silenced_unless_full_mmcv_is_required(
+        require_full):
+    """The warning mmcv-lite's ``mmcv.cnn.bricks.transformer`` gives on
+    import (its exact text), raised after ``import stoavlp``."""
+    import os
+    code = ('import stoavlp, warnings; warnings.warn("Fail to import '
+            '``MultiScaleDeformableAttention`` from ``mmcv.ops.multi_scale_'
+            'deform_attn``, You should install ``mmcv`` rather than '
+            '``mmcv-lite`` if you need this module. ")')
+    env = dict(os.environ, STOAVLP_REQUIRE_MMCV_FULL=require_full)
+    out = subprocess.run([sys.executable, '-c', code], capture_output=True,
+                         text=True, timeout=300, env=env)
+    assert out.returncode == 0, out.stderr[-2000:]
+    said = 'MultiScaleDeformableAttention' in out.stderr
+    assert said == (require_full == '1'), out.stderr[-2000:]
+    # other warnings still show
+    out = subprocess.run(
+        [sys.executable, '-c', 'import stoavlp, warnings; '
+         'warnings.warn("Fail to import something else")'],
+        capture_output=True, text=True, timeout=300,
+        env=dict(os.environ, STOAVLP_REQUIRE_MMCV_FULL='0'))
+    assert 'something else' in out.stderr
