@@ -1,8 +1,9 @@
 """Install stoavlp the OpenMMLab way.
 
-``pip install -e .`` installs the runtime requirements; extras follow the
-OpenMMLab convention: ``.[tests]``, ``.[optional]``, ``.[mim]`` (the mm*
-packages) and ``.[all]``. On install, ``tools/``, ``configs/`` and
+``pip install -e .`` installs the runtime requirements (version ranges: an
+existing environment's torch and compiled mmcv stay); extras follow the
+OpenMMLab convention: ``.[tests]``, ``.[optional]``, ``.[tagger]`` (spaCy's
+English model), ``.[mim]`` (the mm* packages, full mmcv) and ``.[all]``. On install, ``tools/``, ``configs/`` and
 ``model-index.yml`` are also placed under ``stoavlp/.mim`` so that
 ``mim train stoavlp CONFIG`` can find them.
 """
@@ -97,14 +98,18 @@ if __name__ == '__main__':
                                         'projects', 'docs')),
         include_package_data=True,
         package_data={'stoavlp': ['.mim/**/*']},
-        python_requires='>=3.9',
+        python_requires='>=3.10',  # torch 2.6+
         license='Apache License 2.0',
         install_requires=parse_requirements('requirements/runtime.txt'),
+        # version ranges only: exact versions are tools/setup.sh's
+        # (requirements/constraints.txt), never forced on a user's env
         extras_require={
-            'all': parse_requirements('requirements.txt') +
+            'all': parse_requirements('requirements/mminstall.txt') +
+            parse_requirements('requirements/tagger.txt') +
             parse_requirements('requirements/optional.txt'),
             'tests': parse_requirements('requirements/tests.txt'),
             'optional': parse_requirements('requirements/optional.txt'),
+            'tagger': parse_requirements('requirements/tagger.txt'),
             'mim': parse_requirements('requirements/mminstall.txt'),
         },
         zip_safe=False)

@@ -26,14 +26,17 @@ fi
 start=$(date +%s)
 echo "[setup] installing pinned requirements (about 2 min on a fresh machine)"
 "$VENV/bin/python" -m pip install -q --upgrade pip
+# ranges from the requirement files, exact versions from the constraints
 if "$VENV/bin/python" -m pip show -q mmcv >/dev/null 2>&1; then
     # full mmcv (tools/install_mmcv_full.sh) is installed: mmcv-lite, the
     # same package without compiled ops, must not be installed over it
-    "$VENV/bin/python" -m pip install -q -r requirements/runtime.txt \
+    "$VENV/bin/python" -m pip install -q -c requirements/constraints.txt \
+        -r requirements/runtime.txt -r requirements/tagger.txt \
         -r requirements/tests.txt \
-        $(grep -v '^mmcv-lite' requirements/mminstall.txt | grep -v '^#')
+        $(grep -v '^mmcv' requirements/mminstall.txt | grep -v '^#')
 else
-    "$VENV/bin/python" -m pip install -q -r requirements.txt
+    "$VENV/bin/python" -m pip install -q -c requirements/constraints.txt \
+        -r requirements.txt
 fi
 "$VENV/bin/python" -m pip install -q --no-deps -r requirements/openmim.txt
 "$VENV/bin/python" -m pip install -q --no-deps --no-build-isolation -e .
