@@ -13,15 +13,24 @@ here rather than scattered over the code base.
 
    **Trust boundary (decided here, once):**
 
-   - Files given to MMEngine's loader (``load_from``, ``--resume``,
-     ``init_cfg=dict(type='Pretrained')``) are checkpoints written by this
-     project's own runs or by ``tools/model_converters``. They are loaded with
-     ``weights_only=False`` (full unpickling), via the local-file scheme
-     re-registered below.
+   - By default every local file given to MMEngine's loader (``load_from``,
+     ``init_cfg=dict(type='Pretrained')``, ``load_checkpoint``) is read with
+     ``weights_only=True``, also in an mmaction2/mmdet job that imports
+     stoavlp through ``custom_imports``. A file that needs more (an MMEngine
+     training checkpoint: message hub, numpy RNG state) is refused with an
+     error that says how to proceed.
+   - Full unpickling (``weights_only=False``) happens only inside
+     :func:`trusted_checkpoints`, which the project's own tools enter to load
+     the training state of its own runs: ``tools/train.py`` (``--resume``,
+     ``load_from``), ``tools/test.py``, the visualisation tools and the
+     ablation study. Nothing else enters it.
    - External weights (OpenAI CLIP, HF CLIP directories, the official
      STOA-VLP release) are only read by :func:`load_external_checkpoint`,
      which always uses ``weights_only=True``. Never route a downloaded file
      through ``load_from``; convert it first.
+   - ``tools/model_converters/publish_model.py`` writes a training
+     checkpoint's weights alone, loadable with ``weights_only=True``
+     anywhere (e.g. by an mmaction2 project).
 
 2. **mmaction2 1.2.0 packaging.** The wheel lacks
    ``mmaction/models/localizers/drn/`` (``import mmaction.models`` fails
@@ -58,9 +67,11 @@ here rather than scattered over the code base.
    op, so the warning is filtered, except when ``STOAVLP_REQUIRE_MMCV_FULL=1``
    (the environment where full mmcv is required and its absence matters).
 """
+import contextlib
 import importlib.abc
 import os
 import os.path as osp
+import pickle
 import re
 import sys
 import types
@@ -88,14 +99,49 @@ def load_external_checkpoint(path, map_location='cpu'):
     return torch.load(path, map_location=map_location, weights_only=True)
 
 
-def _load_own_checkpoint(filename, map_location=None):
-    """mmengine local-file scheme for checkpoints this project wrote."""
+_TRUSTED_DEPTH = 0  # nesting depth of trusted_checkpoints()
+
+
+@contextlib.contextmanager
+def trusted_checkpoints():
+    """Within this context, local checkpoints given to MMEngine's loader are
+    unpickled in full: for the training state of the project's own runs
+    (see the module docstring for who enters it)."""
+    global _TRUSTED_DEPTH
+    _TRUSTED_DEPTH += 1
+    try:
+        yield
+    finally:
+        _TRUSTED_DEPTH -= 1
+
+
+def _load_local_checkpoint(filename, map_location=None):
+    """mmengine's local-file scheme: weights only, unless trusted."""
     filename = osp.expanduser(filename)
     if not osp.isfile(filename):
         raise FileNotFoundError(f'{filename} can not be found.')
-    # Own training state (optimizer, message hub, numpy RNG): trusted, see
-    # the module docstring.
-    return torch.load(filename, map_location=map_location, weights_only=False)
+    if _TRUSTED_DEPTH:
+        # the project's own training state (optimizer, message hub, numpy
+        # RNG): trusted, see the module docstring
+        return torch.load(filename, map_location=map_location,
+                          weights_only=False)
+    try:
+        return torch.load(filename, map_location=map_location,
+                          weights_only=True)
+    except pickle.UnpicklingError as err:
+        try:
+            needs = torch.serialization.get_unsafe_globals_in_checkpoint(
+                filename)
+        except Exception:  # noqa: BLE001 (only for the message)
+            needs = []
+        raise pickle.UnpicklingError(
+            f'{filename} holds more than weights ({", ".join(needs[:6])}); '
+            'stoavlp reads checkpoints with weights_only=True outside its '
+            'own tools. A training checkpoint of your own stoavlp runs: load '
+            'it with tools/train.py / tools/test.py, or in code inside '
+            '`with stoavlp.compat.trusted_checkpoints():`. To use it '
+            'anywhere else, keep its weights only: python '
+            'tools/model_converters/publish_model.py IN.pth OUT.pth') from err
 
 
 def _atomic_put(self, obj: bytes, filepath) -> None:
@@ -198,7 +244,7 @@ def _patch_mmengine_cpu_distributed():
 def _patch_mmengine_checkpoint_loader():
     from mmengine.runner.checkpoint import CheckpointLoader
     CheckpointLoader.register_scheme(
-        prefixes='', loader=_load_own_checkpoint, force=True)
+        prefixes='', loader=_load_local_checkpoint, force=True)
 
 
 class _MissingDRN:

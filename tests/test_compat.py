@@ -60,17 +60,21 @@ def _runner(work_dir, max_epochs, **kwargs):
 
 
 def test_mmengine_checkpoint_resume_and_load(tmp_path):
+    from stoavlp.compat import trusted_checkpoints
     first = _runner(tmp_path, max_epochs=1)
     first.train()
     trained = first.model.linear.weight.detach().clone()
-    # resume (optimizer, message hub with HistoryBuffer, RNG state)
-    resumed = _runner(tmp_path, max_epochs=2, resume=True)
-    resumed.train()
+    # resume (optimizer, message hub with HistoryBuffer, RNG state): the
+    # project's own training state, as tools/train.py loads it
+    with trusted_checkpoints():
+        resumed = _runner(tmp_path, max_epochs=2, resume=True)
+        resumed.train()
     assert resumed.epoch == 2
     # load_from restores the same weights into a fresh model
     loaded = _runner(tmp_path / 'other', max_epochs=1,
                      load_from=str(tmp_path / 'epoch_1.pth'))
-    loaded.load_or_resume()
+    with trusted_checkpoints():
+        loaded.load_or_resume()
     torch.testing.assert_close(loaded.model.linear.weight, trained)
 
 
@@ -197,3 +201,69 @@ def test_mmcv_lite_warning_silenced_unless_full_mmcv_is_required(
         capture_output=True, text=True, timeout=300,
         env=dict(os.environ, STOAVLP_REQUIRE_MMCV_FULL='0'))
     assert 'something else' in out.stderr
+
+
+class _SideEffect:
+    """Unpickling this runs code (writes a file): what an attacker's
+    checkpoint would do."""
+
+    def __init__(self, path):
+        self.path = path
+
+    def __reduce__(self):
+        return (open, (self.path, 'w'))
+
+
+def test_crafted_pickle_is_refused_by_default_and_said_how(tmp_path):
+    from mmengine.runner.checkpoint import _load_checkpoint
+
+    from stoavlp.compat import trusted_checkpoints
+    marker = tmp_path / 'pwned'
+    evil = tmp_path / 'epoch_1.pth'
+    torch.save({'state_dict': {'w': torch.ones(1)},
+                'meta': {'x': _SideEffect(str(marker))}}, evil)
+    with pytest.raises(pickle.UnpicklingError,
+                       match=r'epoch_1\.pth holds more than weights.*'
+                       r'trusted_checkpoints.*publish_model'):
+        _load_checkpoint(str(evil), map_location='cpu')
+    assert not marker.exists()  # nothing ran
+    # the project's own tools enter the trusted context: full unpickling
+    with trusted_checkpoints():
+        _load_checkpoint(str(evil), map_location='cpu')
+    assert marker.exists()
+    # and leave it: refused again
+    marker.unlink()
+    with pytest.raises(pickle.UnpicklingError):
+        _load_checkpoint(str(evil), map_location='cpu')
+    assert not marker.exists()
+
+
+def test_training_checkpoint_needs_trust_published_one_does_not(tmp_path):
+    import importlib.util
+    import os.path as osp
+
+    from mmengine.runner.checkpoint import _load_checkpoint
+
+    from stoavlp.compat import trusted_checkpoints
+    first = _runner(tmp_path, max_epochs=1)
+    first.train()
+    checkpoint = str(tmp_path / 'epoch_1.pth')
+    with pytest.raises(pickle.UnpicklingError, match='HistoryBuffer'):
+        _load_checkpoint(checkpoint, map_location='cpu')
+    root = osp.dirname(osp.dirname(osp.abspath(__file__)))
+    spec = importlib.util.spec_from_file_location(
+        'publish_model',
+        osp.join(root, 'tools', 'model_converters', 'publish_model.py'))
+    tool = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tool)
+    out = tool.publish(checkpoint, str(tmp_path / 'pub' / 'tiny.pth'))
+    assert osp.basename(out).startswith('tiny-') and out.endswith('.pth')
+    published = torch.load(out, weights_only=True)
+    with trusted_checkpoints():
+        full = _load_checkpoint(checkpoint, map_location='cpu')
+    assert published['state_dict'].keys() == full['state_dict'].keys()
+    for key, value in full['state_dict'].items():
+        torch.testing.assert_close(published['state_dict'][key], value)
+    assert published['meta']['epoch'] == 1
+    # the default loader reads it (e.g. an mmaction2 project's load_from)
+    assert _load_checkpoint(out, map_location='cpu')['meta']['epoch'] == 1

@@ -74,6 +74,7 @@ def main(argv=None):
     args = parse_args(argv)
     from mmengine.dist import is_main_process
 
+    from stoavlp.compat import trusted_checkpoints
     from stoavlp.evaluation.report import format_results
     from stoavlp.registry import RUNNERS
     from stoavlp.utils import register_all_modules
@@ -84,7 +85,8 @@ def main(argv=None):
     preflight(cfg, checkpoint=args.checkpoint)
     runner = Runner.from_cfg(cfg) if 'runner_type' not in cfg \
         else RUNNERS.build(cfg)
-    metrics = runner.test()
+    with trusted_checkpoints():  # checkpoints of the project's own runs
+        metrics = runner.test()
     if is_main_process() and metrics:
         name = osp.splitext(osp.basename(args.config))[0]
         print(format_results(metrics, name))

@@ -118,6 +118,7 @@ def merge_args(cfg, args):
 
 def main(argv=None):
     args = parse_args(argv)
+    from stoavlp.compat import trusted_checkpoints
     from stoavlp.registry import RUNNERS
     from stoavlp.utils import register_all_modules
     from stoavlp.utils.preflight import preflight
@@ -127,7 +128,8 @@ def main(argv=None):
     preflight(cfg)
     runner = Runner.from_cfg(cfg) if 'runner_type' not in cfg \
         else RUNNERS.build(cfg)
-    runner.train()
+    with trusted_checkpoints():  # its own runs' state: --resume, load_from
+        runner.train()
 
 
 if __name__ == '__main__':

@@ -284,7 +284,9 @@ def main(argv=None):
             raise SystemExit(f'--{name}-iters must be >= 6 (a sixth warm-up, '
                              'then cosine decay)')
     if args.run:
-        one_run(args, args.run[0], int(args.run[1]))
+        from stoavlp.compat import trusted_checkpoints
+        with trusted_checkpoints():  # the checkpoints of its own stages
+            one_run(args, args.run[0], int(args.run[1]))
         return
     os.makedirs(args.work_dir, exist_ok=True)
     start = time.time()

@@ -56,6 +56,7 @@ def model_outputs(model, item):
 
 
 def main(argv=None):
+    from stoavlp.compat import trusted_checkpoints
     args = parse_args(argv)
     from stoavlp.utils import register_all_modules
     from stoavlp.visualization import VideoTextVisualizer
@@ -82,7 +83,8 @@ def main(argv=None):
     explanation = None
     if args.checkpoint:
         start = time.time()
-        model = load_model(cfg, args.checkpoint, args.device)
+        with trusted_checkpoints():  # the project's own runs
+            model = load_model(cfg, args.checkpoint, args.device)
         sample, explanation = model_outputs(model, item)
         print(f'{type(model).__name__} from {args.checkpoint}: ran in '
               f'{time.time() - start:.1f} s')

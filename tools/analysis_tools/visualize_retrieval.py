@@ -157,6 +157,7 @@ def result_row(dataset, video: int, place: int, score: float,
 
 
 def main(argv=None):
+    from stoavlp.compat import trusted_checkpoints
     args = parse_args(argv)
     from stoavlp.utils import register_all_modules
     from stoavlp.visualization import make_contact_sheet
@@ -167,7 +168,8 @@ def main(argv=None):
     if args.cfg_options:
         cfg.merge_from_dict(args.cfg_options)
     dataset = build_dataset(cfg, pick_phase(cfg, args.phase))
-    model = load_model(cfg, args.checkpoint, args.device)
+    with trusted_checkpoints():  # the project's own runs
+        model = load_model(cfg, args.checkpoint, args.device)
     if not hasattr(model, 'predict_all'):
         raise SystemExit(f'{type(model).__name__} is not a retrieval model')
     start = time.time()
