@@ -1,4 +1,5 @@
 """A training epoch over corrupt videos: skipped, counted across workers."""
+import json
 import re
 from pathlib import Path
 
@@ -61,9 +62,19 @@ def test_epoch_with_corrupt_videos_completes_and_reports(corrupt_demo,
     # every bad item was replaced (replacements may be bad themselves) ...
     assert skipped >= bad_items
     log = Path(runner.log_dir, f'{runner.timestamp}.log').read_text()
-    assert f'Epoch 1: skipped {skipped} bad sample(s)' in log
+    listed = json.loads(
+        Path(tmp_path, 'work', 'bad_samples_epoch_1.json').read_text())
+    distinct = runner.message_hub.get_info('bad_files_last_epoch')
+    assert distinct == len(listed) == len({e['path'] for e in listed})
+    assert sum(e['skips'] for e in listed) == skipped
+    assert [e['skips'] for e in listed] == sorted(
+        (e['skips'] for e in listed), reverse=True)
+    assert (f'Epoch 1: skipped {skipped} sample(s) from {distinct} distinct '
+            'bad file(s)') in log
+    assert 'bad_samples_epoch_1.json' in log
     # ... and the hook's total, gathered from the samples the two workers
     # returned, equals the skips the workers logged one by one
     assert log.count('Skipping bad sample') == skipped
     assert {f'{v}.mp4' for v in bad} <= set(
         re.findall(r'(video\d+\.mp4): Decord', log))
+    assert {Path(e['path']).name for e in listed} <= {f'{v}.mp4' for v in bad}

@@ -79,9 +79,18 @@ def test_epoch_over_broken_data_completes_logs_and_counts(broken_demo,
     runner.train()
 
     log = Path(runner.log_dir, f'{runner.timestamp}.log').read_text()
-    skipped = int(re.search(r'Epoch 1: skipped (\d+) bad sample', log)[1])
+    found = re.search(r'Epoch 1: skipped (\d+) sample\(s\) from (\d+) '
+                      r'distinct bad file\(s\)', log)
+    skipped, distinct = int(found[1]), int(found[2])
     broken = len(bad_videos | bad_objects)
     assert broken <= skipped <= 3 * broken  # replacements may be bad too
+    # files and skips are told apart; the full list is in the work dir
+    assert distinct == broken
+    listed = json.loads(Path(tmp_path, 'bad_samples_epoch_1.json').read_text())
+    assert len(listed) == broken
+    assert sum(entry['skips'] for entry in listed) == skipped
+    assert {re.search(r'(video\d+)\.', e['path'])[1] for e in listed} == \
+        bad_videos | bad_objects
     logged = set(re.findall(r'Skipping bad sample \d+ \(\S*/(video\d+)\.',
                             log))
     assert logged == bad_videos | bad_objects  # every bad item, by path
