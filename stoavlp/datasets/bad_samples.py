@@ -55,17 +55,22 @@ class GuardedPipeline(Compose):
 
     Args:
         transforms (Sequence[dict | callable]): The pipeline.
-        min_frames (int): Fewest frames a usable video has. Defaults to 1.
+        min_frames (int, optional): Fewest frames a usable video has. By
+            default what the pipeline's frame sampler needs to take distinct
+            frames (its ``clip_len``; 1 without a sampler): a 3-frame video
+            under an 8-frame sampler would train on repeated frames, so it
+            is a bad sample. Set 1 to accept such padded clips.
         reader_transforms (Sequence[str], optional): Extra transform class
             names whose exceptions mark the sample as bad.
     """
 
     def __init__(self,
                  transforms: Sequence,
-                 min_frames: int = 1,
+                 min_frames: Optional[int] = None,
                  reader_transforms: Optional[Sequence[str]] = None):
         super().__init__(transforms)
-        self.min_frames = min_frames
+        self.min_frames = sampler_frames(self.transforms) \
+            if min_frames is None else min_frames
         self.reader_transforms = READER_TRANSFORMS | set(reader_transforms
                                                          or ())
         check_flip_is_last(self.transforms)
@@ -104,6 +109,21 @@ class GuardedPipeline(Compose):
                 raise BadSampleError(
                     path, f'decoded {len(imgs)} of {expected} sampled '
                     'frames (truncated video?)')
+
+
+# frame samplers (mmaction2's and ours): frames one clip takes
+SAMPLERS = ('UniformSample', 'SampleFrames', 'UniformSampleFrames',
+            'DenseSampleFrames')
+
+
+def sampler_frames(transforms: Sequence[Callable]) -> int:
+    """``clip_len`` of the first frame sampler in ``transforms`` (the
+    frames a video needs for distinct samples), 1 without one."""
+    for transform in transforms:
+        if _type_name(transform) in SAMPLERS and hasattr(transform,
+                                                         'clip_len'):
+            return max(1, int(transform.clip_len))
+    return 1
 
 
 def check_flip_is_last(transforms: List[Callable]) -> None:

@@ -115,7 +115,9 @@ class BaseVideoTextDataset(BaseDataset):
         objects_ext (str): Detection file suffix, e.g. ``'.json'`` or
             ``'.npz'``; detection files mirror the video paths.
             Defaults to ``'.json'``.
-        min_frames (int): Shorter videos are bad samples. Defaults to 1.
+        min_frames (int, optional): Shorter videos are bad samples. By
+            default the pipeline sampler's ``clip_len`` (fewer frames would
+            repeat frames; see :class:`GuardedPipeline`); 1 accepts them.
         max_refetch (int): Consecutive bad samples tolerated before giving
             up with an error. Defaults to 10.
         test_mode (bool): Evaluation items; a bad sample is then an error
@@ -130,7 +132,7 @@ class BaseVideoTextDataset(BaseDataset):
                  data_prefix: Optional[dict] = None,
                  video_ext: str = '.mp4',
                  objects_ext: str = '.json',
-                 min_frames: int = 1,
+                 min_frames: Optional[int] = None,
                  max_refetch: int = 10,
                  test_mode: bool = False,
                  **kwargs) -> None:

@@ -208,6 +208,31 @@ def test_too_short_videos_exhaust_retries_with_clear_error(demo_root):
         dataset[0]
 
 
+def test_video_shorter_than_the_sampler_is_bad_by_default(demo_root,
+                                                          tmp_path):
+    """A 3-frame video under a 6-frame sampler would train on repeated
+    frames: a bad sample unless ``min_frames=1`` accepts padded clips."""
+    from stoavlp.datasets.demo.video import write_mp4
+    root = str(tmp_path / 'demo')
+    shutil.copytree(demo_root, root, ignore=shutil.ignore_patterns('*.png'))
+    dataset = WebVidDataset(
+        ann_file='webvid/demo_train.csv', data_root=root,
+        data_prefix=dict(video='videos', objects='objects'),
+        pipeline=PIPELINE, max_refetch=0)
+    assert dataset.pipeline.min_frames == 6  # the sampler's clip_len
+    video = dataset.get_data_info(0)['filename']
+    write_mp4(video, np.zeros((3, 64, 64, 3), np.uint8), fps=10)
+    with pytest.raises(RuntimeError, match='video has 3 frames, fewer than '
+                       'the 6 required'):
+        dataset[0]
+    padded = WebVidDataset(
+        ann_file='webvid/demo_train.csv', data_root=root,
+        data_prefix=dict(video='videos', objects='objects'),
+        pipeline=PIPELINE, min_frames=1)
+    frames = padded[0]['data_samples'].frame_inds
+    assert len(frames) == 6 and len(set(frames.tolist())) == 3  # repeats
+
+
 def test_missing_detection_file_modes(demo_root, tmp_path):
     root = str(tmp_path / 'demo')
     shutil.copytree(demo_root, root, ignore=shutil.ignore_patterns('*.png'))
