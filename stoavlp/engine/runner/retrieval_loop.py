@@ -1,5 +1,5 @@
 """Retrieval evaluation: cache features of the whole test set, then rank."""
-from typing import Dict, List, Sequence, Union
+from typing import Dict, List, Sequence, Tuple, Union
 
 import torch
 from mmengine.dist import all_gather_object, get_dist_info
@@ -23,7 +23,10 @@ class RetrievalLoop(BaseLoop):
        the distributed sampler's padding (repeated samples) is dropped.
     3. ``model.predict_all`` ranks texts->videos and videos->texts (memory
        bounded, optional VTM re-ranking); each rank reports its share of the
-       ranks to the evaluator (e.g. ``RetrievalRecall``).
+       queries to the evaluator (e.g. ``RetrievalRecall``): the ground-truth
+       rank and, for ``DumpResults`` (``tools/test.py --dump``), the query
+       (text and id, or video id), its ground-truth ids and the top
+       ``dump_topk`` ids with their scores.
 
     One class serves both stages (``stage='val'`` or ``'test'``, for the
     hook names), instead of twin Val/Test loops.
@@ -33,12 +36,15 @@ class RetrievalLoop(BaseLoop):
         dataloader (DataLoader | dict): Test-mode retrieval dataset.
         evaluator (Evaluator | dict | list): Metrics.
         stage (str): ``'val'`` or ``'test'``. Defaults to ``'test'``.
+        dump_topk (int): Candidates per query in the results. Defaults to
+            10.
     """
 
     def __init__(self, runner, dataloader: Union[DataLoader, Dict],
                  evaluator: Union[Evaluator, Dict, List],
-                 stage: str = 'test') -> None:
+                 stage: str = 'test', dump_topk: int = 10) -> None:
         super().__init__(runner, dataloader)
+        self.dump_topk = dump_topk
         if stage not in ('val', 'test'):
             raise ValueError(f'stage must be "val" or "test", got {stage!r}')
         self.stage = stage
@@ -61,12 +67,10 @@ class RetrievalLoop(BaseLoop):
                                len(self.dataloader.dataset))
         model = getattr(runner.model, 'module', runner.model)
         with torch.no_grad():
-            ranks = model.predict_all(feats)
+            ranks = model.predict_all(feats, keep_topk=self.dump_topk)
         rank, world = get_dist_info()
-        results = [dict(t2v_rank=int(r)) for r in
-                   ranks['t2v_ranks'][rank::world]]
-        results += [dict(v2t_rank=int(r)) for r in
-                    ranks['v2t_ranks'][rank::world]]
+        t2v, v2t = query_results(ranks, feats, self.dataloader.dataset)
+        results = t2v[rank::world] + v2t[rank::world]
         self.evaluator.process(data_samples=results, data_batch=None)
         metrics = self.evaluator.evaluate(
             len(ranks['t2v_ranks']) + len(ranks['v2t_ranks']))
@@ -115,6 +119,54 @@ def merge_features(parts: Sequence[Sequence[Dict]], size: int) -> Dict:
         text_to_video += [video] * int(own.sum())
     out = {k: torch.cat(v) for k, v in merged.items()}
     out['text_to_video'] = torch.tensor(text_to_video)
+    out['video_sample_idx'] = torch.tensor([idx for idx, _, _ in order])
     if 'video_types' in batches[0]:
         out['video_types'] = batches[0]['video_types']
     return out
+
+
+def query_results(ranks: Dict, feats: Dict,
+                  dataset) -> Tuple[List[dict], List[dict]]:
+    """One dict per text query and per video query: ``t2v_rank`` /
+    ``v2t_rank`` and, when the dataset says them, the query, the ground
+    truth and the top candidates by id (text ids are ``<video_id>#<n>``,
+    the n-th caption of the video)."""
+    infos = [dataset.get_data_info(int(i))
+             for i in feats['video_sample_idx']]
+    video_ids = [str(info.get('video_id', i)) for i, info in enumerate(infos)]
+    text_to_video = feats['text_to_video'].tolist()
+    texts, text_ids = [], []
+    for v, info in enumerate(infos):
+        captions = info.get('text', [])
+        captions = [captions] if isinstance(captions, str) else list(captions)
+        texts += captions
+        text_ids += [f'{video_ids[v]}#{n}' for n in range(len(captions))]
+    if len(texts) != len(text_to_video):  # texts were not one per caption
+        texts = text_ids = None
+    video_texts = [[] for _ in video_ids]
+    for t, v in enumerate(text_to_video):
+        video_texts[v].append(t)
+    t2v, v2t = [], []
+    for t, r in enumerate(ranks['t2v_ranks'].tolist()):
+        item = dict(t2v_rank=int(r),
+                    gt_video_ids=[video_ids[text_to_video[t]]])
+        if texts is not None:
+            item.update(query_id=text_ids[t], query_text=texts[t])
+        if 't2v_topk_indices' in ranks:
+            item['topk_video_ids'] = [
+                video_ids[i] for i in ranks['t2v_topk_indices'][t].tolist()]
+            item['topk_scores'] = ranks['t2v_topk_scores'][t].tolist()
+        t2v.append(item)
+    for v, r in enumerate(ranks['v2t_ranks'].tolist()):
+        item = dict(v2t_rank=int(r), query_id=video_ids[v])
+        if texts is not None:
+            item['gt_text_ids'] = [text_ids[t] for t in video_texts[v]]
+        if 'v2t_topk_indices' in ranks:
+            top = ranks['v2t_topk_indices'][v].tolist()
+            if texts is not None:
+                item['topk_text_ids'] = [text_ids[i] for i in top]
+                item['topk_texts'] = [texts[i] for i in top]
+            item['topk_scores'] = ranks['v2t_topk_scores'][v].tolist()
+        v2t.append(item)
+    return t2v, v2t
+

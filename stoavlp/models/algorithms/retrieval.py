@@ -143,16 +143,22 @@ class STOAVLPRetriever(VideoTextModel):
         scale = float(self.vtc_loss.scale())
         return (scale * sims).softmax(-1) * match.view(-1, k)
 
-    def predict_all(self, feats: Dict) -> Dict[str, torch.Tensor]:
+    def predict_all(self, feats: Dict,
+                    keep_topk: int = 0) -> Dict[str, torch.Tensor]:
         """Rank the whole test set both ways.
 
         Args:
             feats (dict): :meth:`_forward` outputs of all videos, with
                 ``text_to_video (T,)`` replacing ``text_owner``.
+            keep_topk (int): Best candidates to return per query (at least
+                ``rerank_topk`` are kept when re-ranking). Defaults to 0.
 
         Returns:
             dict: ``t2v_ranks (T,)`` and ``v2t_ranks (V,)``, 1-based ranks
-            of the ground truth (ties count against it).
+            of the ground truth (ties count against it); with candidates,
+            ``t2v_topk_indices``/``t2v_topk_scores`` ``(T, k)`` (video
+            indices) and ``v2t_topk_indices``/``v2t_topk_scores`` ``(V, k)``
+            (text indices), best first, re-ranked scores when re-ranking.
         """
         from stoavlp.evaluation.functional import chunked_retrieval
         text_to_video = feats['text_to_video']
@@ -166,15 +172,19 @@ class STOAVLPRetriever(VideoTextModel):
             return partial(self.rerank_scores, feats,
                            videos_are_queries=videos_are_queries)
 
+        topk = max(self.rerank_topk, keep_topk)
         t2v = chunked_retrieval(
             feats['text_embed'], feats['video_embed'], text_to_video,
-            chunk_size=self.chunk_size, topk=self.rerank_topk,
-            rerank=rerank(False))
+            chunk_size=self.chunk_size, topk=topk, rerank=rerank(False))
         v2t = chunked_retrieval(
             feats['video_embed'], feats['text_embed'], video_to_texts,
-            chunk_size=self.chunk_size, topk=self.rerank_topk,
-            rerank=rerank(True))
-        return dict(t2v_ranks=t2v['ranks'], v2t_ranks=v2t['ranks'])
+            chunk_size=self.chunk_size, topk=topk, rerank=rerank(True))
+        out = dict(t2v_ranks=t2v['ranks'], v2t_ranks=v2t['ranks'])
+        if topk:
+            for name, result in (('t2v', t2v), ('v2t', v2t)):
+                out[f'{name}_topk_indices'] = result['topk_indices']
+                out[f'{name}_topk_scores'] = result['topk_scores']
+        return out
 
     def predict(self, inputs: torch.Tensor, data_samples: List) -> List:
         """Multiple choice: every video's candidate texts scored like the
