@@ -39,6 +39,11 @@ class ExportCLIPHook(Hook):
         path = self.out_file if osp.isabs(self.out_file) else osp.join(
             runner.work_dir, self.out_file)
         tmp = f'{path}.tmp{os.getpid()}'
-        torch.save(model.clip_state_dict(), tmp)
+        state = model.clip_state_dict()
+        # says which MLP activation the towers use (read_clip_checkpoint)
+        act = getattr(model.video_encoder, 'act', None)
+        if act is not None:
+            state['activation'] = act
+        torch.save(state, tmp)
         os.replace(tmp, path)
         runner.logger.info(f'CLIP weights (OpenAI layout) written to {path}')

@@ -14,8 +14,9 @@ import torch.nn as nn
 from mmengine.logging import print_log
 from mmengine.model import BaseModule
 
-from stoavlp.models.utils.clip_weights import (load_clip_state_dict,
+from stoavlp.models.utils.clip_weights import (check_activation,
                                                load_state_dict_with_report,
+                                               read_clip_checkpoint,
                                                split_visual_text)
 from stoavlp.models.utils.mask import causal_mask
 from stoavlp.models.utils.transformer import LayerNorm, Transformer
@@ -71,6 +72,7 @@ class CLIPTextEncoder(BaseModule):
         self.context_length = context_length
         self.embed_dim = embed_dim
         self.pretrained = pretrained
+        self.act = act
         self.token_embedding = nn.Embedding(vocab_size, width)
         # OpenAI CLIP's initialisation of the embeddings and projection.
         nn.init.normal_(self.token_embedding.weight, std=0.02)
@@ -124,7 +126,9 @@ class CLIPTextEncoder(BaseModule):
         Args:
             path (str): See :func:`load_clip_state_dict`.
         """
-        _, text, _ = split_visual_text(load_clip_state_dict(path))
+        state_dict, source_act = read_clip_checkpoint(path)
+        check_activation(self.act, source_act, path, type(self).__name__)
+        _, text, _ = split_visual_text(state_dict)
         pos = text.get('positional_embedding')
         if pos is not None and pos.shape[0] > self.context_length:
             print_log(

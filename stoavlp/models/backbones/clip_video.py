@@ -16,8 +16,9 @@ from mmengine.logging import print_log
 from mmengine.model import BaseModule
 from torch.utils.checkpoint import checkpoint
 
-from stoavlp.models.utils.clip_weights import (load_clip_state_dict,
+from stoavlp.models.utils.clip_weights import (check_activation,
                                                load_state_dict_with_report,
+                                               read_clip_checkpoint,
                                                resize_positional_embedding,
                                                split_visual_text)
 from stoavlp.models.utils.transformer import LayerNorm, Transformer
@@ -93,6 +94,7 @@ class CLIPVideoEncoder(BaseModule):
         self.joint_attention_layers = _check_layers(
             'joint_attention_layers', joint_attention_layers, layers)
         self.pretrained = pretrained
+        self.act = act
         self._grid_size = image_size // patch_size
         self._embed_dim = embed_dim
 
@@ -153,7 +155,9 @@ class CLIPVideoEncoder(BaseModule):
         Args:
             path (str): See :func:`load_clip_state_dict`.
         """
-        visual, _, _ = split_visual_text(load_clip_state_dict(path))
+        state_dict, source_act = read_clip_checkpoint(path)
+        check_activation(self.act, source_act, path, type(self).__name__)
+        visual, _, _ = split_visual_text(state_dict)
         pos = visual.get('positional_embedding')
         if pos is not None and pos.shape[0] != self.grid_size**2 + 1:
             old_grid = round((pos.shape[0] - 1)**0.5)

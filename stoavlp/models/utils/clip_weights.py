@@ -43,7 +43,8 @@ StateDict = Dict[str, torch.Tensor]
 
 # Keys OpenAI's TorchScript archives carry next to the weights (hyper-
 # parameters stored as tensors); OpenAI's own ``build_model`` drops them too.
-_OPENAI_METADATA_KEYS = ('input_resolution', 'context_length', 'vocab_size')
+_OPENAI_METADATA_KEYS = ('input_resolution', 'context_length', 'vocab_size',
+                         'activation')  # the last: ExportCLIPHook's
 _TEXT_PREFIXES = ('token_embedding.', 'positional_embedding', 'transformer.',
                   'ln_final.', 'text_projection')
 _HF_WEIGHT_FILES = ('model.safetensors', 'pytorch_model.bin')
@@ -206,7 +207,20 @@ def _hf_weights_file(directory: str) -> str:
 
 
 def load_clip_state_dict(path: str) -> StateDict:
-    """Read CLIP weights from any supported source, in the OpenAI layout.
+    """The state dict of :func:`read_clip_checkpoint`."""
+    return read_clip_checkpoint(path)[0]
+
+
+def read_clip_checkpoint(path: str) -> Tuple[StateDict, Optional[str]]:
+    """Read CLIP weights from any supported source, in the OpenAI layout,
+    and the MLP activation they were trained with when the source says it.
+
+    The activation (``'quick_gelu'`` or ``'gelu'``) comes from: an OpenAI
+    TorchScript archive (QuickGELU, all OpenAI models); a transformers
+    directory's ``config.json`` ``hidden_act``; an ``activation`` entry
+    (written by ``ExportCLIPHook``); an open_clip training checkpoint whose
+    ``name`` says ``quickgelu``. Otherwise None: a plain state dict does not
+    say it (see :func:`check_activation`).
 
     Args:
         path (str): OpenAI/open_clip ``.pt``/``.pth``/``.bin`` file
@@ -214,8 +228,8 @@ def load_clip_state_dict(path: str) -> StateDict:
             transformers ``CLIPModel`` directory.
 
     Returns:
-        dict[str, torch.Tensor]: ``visual.*``, text keys and
-        ``logit_scale`` as in OpenAI's ``CLIP.state_dict()``.
+        tuple: ``visual.*``, text keys and ``logit_scale`` as in OpenAI's
+        ``CLIP.state_dict()``; the activation or None.
 
     Raises:
         FileNotFoundError: ``path`` (or the weights in the directory) does
@@ -227,10 +241,19 @@ def load_clip_state_dict(path: str) -> StateDict:
         path = _hf_weights_file(path)
     elif not osp.isfile(path):
         raise FileNotFoundError(f'CLIP checkpoint not found: {path}')
+    activation = _hf_activation(osp.dirname(path))
+    if activation is None and _is_torchscript_archive(path):
+        activation = 'quick_gelu'
     state_dict = _read_weights_file(path)
     if not isinstance(state_dict, dict):
         raise ValueError(f'{path} holds a {type(state_dict).__name__}, '
                          'not a state dict')
+    if activation is None and state_dict.get('activation') in ACTIVATIONS:
+        activation = state_dict['activation']
+    name = state_dict.get('name')
+    if activation is None and isinstance(name, str) and \
+            'quickgelu' in name.lower().replace('_', ''):
+        activation = 'quick_gelu'
     for wrapper in ('state_dict', 'model'):  # open_clip / generic trainers
         if isinstance(state_dict.get(wrapper), dict):
             state_dict = state_dict[wrapper]
@@ -245,7 +268,53 @@ def load_clip_state_dict(path: str) -> StateDict:
             and 'token_embedding.weight' not in state_dict):
         raise ValueError(f'{path} holds no CLIP weights (first keys: '
                          f'{list(state_dict)[:5]})')
-    return state_dict
+    return state_dict, activation
+
+
+ACTIVATIONS = ('quick_gelu', 'gelu')
+_warned_activation = set()
+
+
+def _hf_activation(directory: str) -> Optional[str]:
+    """``hidden_act`` of a transformers ``config.json`` beside the weights
+    (the vision tower's; the text tower's when only it is given)."""
+    config = osp.join(directory, 'config.json')
+    if not osp.isfile(config):
+        return None
+    import json
+    with open(config, encoding='utf-8') as f:
+        hf = json.load(f)
+    for tower in ('vision_config', 'text_config'):
+        act = (hf.get(tower) or {}).get('hidden_act')
+        if act in ACTIVATIONS:
+            return act
+    return None
+
+
+def check_activation(act: str, source_act: Optional[str], path: str,
+                     owner: str) -> None:
+    """Warn when a backbone's MLP activation is not the one its weights
+    were trained with (they load "all weights" either way, and features
+    then differ by ~1e-2), or, once per file, that the file does not say."""
+    if source_act == act:
+        return
+    if source_act is not None:
+        print_log(
+            f'{owner}: {path} was trained with {source_act!r} but the '
+            f'backbone uses act={act!r}: every weight loads, yet features '
+            f'are off by ~1e-2. Set act={source_act!r} in the config.',
+            logger='current', level=logging.WARNING)
+        return
+    if path in _warned_activation:
+        return
+    _warned_activation.add(path)
+    print_log(
+        f'{owner}: {path} is a plain state dict that does not say its MLP '
+        f'activation; the backbone uses act={act!r}. OpenAI CLIP weights '
+        "use 'quick_gelu', open_clip's LAION/DataComp models 'gelu': with "
+        'the wrong one every weight loads, yet features are off by ~1e-2. '
+        'Check it (transformers directories and OpenAI archives are '
+        'detected).', logger='current', level=logging.WARNING)
 
 
 def split_visual_text(

@@ -191,26 +191,23 @@ def _clip_format(path: str) -> str:
 
 
 def _activation_notes(path: str, model: torch.nn.Module) -> List[str]:
-    """Warn when a transformers config's ``hidden_act`` is not the one of
-    the stoavlp backbones (the weights would load but compute differently).
-    """
-    import json
-    from .transformer import QuickGELU
-    cfg_file = osp.join(path, 'config.json')
-    if not (osp.isdir(path) and osp.isfile(cfg_file)):
-        return []
-    with open(cfg_file, encoding='utf-8') as f:
-        hf = json.load(f)
+    """Warn when the source's MLP activation (when it says it: OpenAI
+    archive, transformers ``hidden_act``, open_clip ``-quickgelu`` names) is
+    not the one of the stoavlp backbones, or that a plain state dict cannot
+    tell (the weights load either way but compute differently)."""
+    from .clip_weights import read_clip_checkpoint
+    theirs = read_clip_checkpoint(path)[1]
     notes = []
-    for tower, part in (('vision_config', 'video_encoder'),
-                        ('text_config', 'text_encoder')):
-        theirs = hf.get(tower, {}).get('hidden_act', 'quick_gelu')
-        block = getattr(model, part).transformer.resblocks[0]
-        ours = 'quick_gelu' if isinstance(block.mlp.gelu, QuickGELU) else \
-            'gelu'
-        if theirs != ours:
-            notes.append(f'WARNING: {tower}.hidden_act is {theirs!r} but '
-                         f'the config\'s {part} uses act={ours!r}')
+    for part in ('video_encoder', 'text_encoder'):
+        ours = getattr(model, part).act
+        if theirs is None:
+            notes.append(f'WARNING: the source does not say its MLP '
+                         f'activation; the config\'s {part} uses '
+                         f'act={ours!r} (OpenAI weights: quick_gelu, '
+                         'open_clip LAION/DataComp: gelu)')
+        elif theirs != ours:
+            notes.append(f'WARNING: the source was trained with {theirs!r} '
+                         f'but the config\'s {part} uses act={ours!r}')
     return notes
 
 

@@ -212,7 +212,7 @@ def test_missing_and_unexpected_keys_are_reported(tmp_path):
     with captured_log() as records:
         load_ours(path)
     messages = [r.getMessage() for r in records
-                if r.levelno == logging.WARNING]
+                if r.levelno == logging.WARNING and 'keys' in r.getMessage()]
     video_msg = [m for m in messages if m.startswith('CLIPVideoEncoder')]
     text_msg = [m for m in messages if m.startswith('CLIPTextEncoder')]
     assert video_msg and "'proj'" in video_msg[0]
@@ -259,3 +259,57 @@ def test_resize_positional_embedding_matches_open_clip():
     torch.testing.assert_close(ours, state['visual.positional_embedding'])
     with pytest.raises(ValueError, match='square'):
         resize_positional_embedding(torch.randn(1 + 15, 8), 4)
+
+
+def _activation_messages(records):
+    return [r.getMessage() for r in records
+            if 'MLP activation' in r.getMessage()
+            or 'was trained with' in r.getMessage()]
+
+
+def test_activation_checked_where_the_source_says_it(tmp_path):
+    """A GELU-trained file loads "all weights" into the QuickGELU backbone
+    (features then differ by ~1e-2): said when the source tells the
+    activation, and for plain state dicts, which cannot tell."""
+    import json
+    state = tiny_open_clip().state_dict()
+    cases = {
+        # plain state dict: cannot tell, said once for both towers
+        'plain.pt': (state, ['does not say its MLP activation']),
+        # open_clip training checkpoint of a -quickgelu model: matches
+        'oc.pt': (dict(epoch=3, name='2024_01_01-model_ViT-B-16-quickgelu',
+                       state_dict=state), []),
+        # our own export says it: a GELU file into QuickGELU towers
+        'export.pt': (dict(state, activation='gelu'),
+                      ["was trained with 'gelu'"] * 2),
+        'export_ok.pt': (dict(state, activation='quick_gelu'), []),
+    }
+    for name, (content, expected) in cases.items():
+        path = str(tmp_path / name)
+        torch.save(content, path)
+        with captured_log() as records:
+            load_ours(path)
+        said = _activation_messages(records)
+        assert len(said) == len(expected), (name, said)
+        for message, part in zip(said, expected):
+            assert part in message and path in message, (name, message)
+    # transformers directory: config.json's hidden_act
+    hf_dir = tmp_path / 'hf'
+    tiny_hf_clip().save_pretrained(str(hf_dir))
+    with captured_log() as records:
+        load_ours(str(hf_dir))
+    assert _activation_messages(records) == []
+    config = json.loads((hf_dir / 'config.json').read_text())
+    for tower in ('text_config', 'vision_config'):
+        config[tower]['hidden_act'] = 'gelu'
+    (hf_dir / 'config.json').write_text(json.dumps(config))
+    with captured_log() as records:
+        load_ours(str(hf_dir))
+    said = _activation_messages(records)
+    assert len(said) == 2 and all("act='gelu'" in m for m in said)
+    # the right activation in the config: nothing to say
+    video = CLIPVideoEncoder(**VISION, embed_dim=EMBED_DIM, act='gelu',
+                             feature_layers=(), pretrained=str(hf_dir))
+    with captured_log() as records:
+        video.init_weights()
+    assert _activation_messages(records) == []
