@@ -129,3 +129,27 @@ def test_preflight_makes_worker_settings_consistent_and_says_so(caplog_mm):
     assert len(said) == 1
     assert 'train_dataloader.num_workers=0' in said[0]
     assert 'train_dataloader.persistent_workers' in said[0]
+
+
+def test_mmcv_build_cache_key_tells_torch_cuda_and_ops_apart():
+    """A CPU-ops build (a GPU-less login node) and a CUDA-ops one, or builds
+    for torch+cu126 and torch+cu130, never share a cached wheel."""
+    import os
+
+    import torch
+
+    def key(**env):
+        out = subprocess.run(
+            ['bash', 'tools/install_mmcv_full.sh', '--print-key'], cwd=ROOT,
+            capture_output=True, text=True, timeout=300,
+            env=dict(os.environ, PYTHON=sys.executable, **env))
+        assert out.returncode == 0, out.stderr[-2000:]
+        return out.stdout.strip()
+
+    cpu, cuda = key(FORCE_CUDA='0'), key(FORCE_CUDA='1')
+    assert cpu.endswith('-ops-cpu') and cuda.endswith('-ops-cuda')
+    # the full torch version, CUDA suffix included (+cu130 vs +cu126)
+    assert f'torch{torch.__version__}-' in cpu
+    assert f'cp{sys.version_info[0]}{sys.version_info[1]}' in cpu
+    if not torch.cuda.is_available():  # detected: no GPU, CPU ops
+        assert key() == cpu
