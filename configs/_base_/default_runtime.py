@@ -26,7 +26,13 @@ env_cfg = dict(
 
 log_processor = dict(type='LogProcessor', window_size=20, by_epoch=True)
 
-vis_backends = [dict(type='LocalVisBackend')]
+vis_backends = [
+    dict(type='LocalVisBackend'),
+    # TensorBoard (pip install tensorboard; tensorboard --logdir work_dirs):
+    # dict(type='TensorboardVisBackend'),
+    # Weights & Biases (pip install wandb; wandb login):
+    # dict(type='WandbVisBackend', init_kwargs=dict(project='stoavlp')),
+]
 visualizer = dict(type='VideoTextVisualizer', vis_backends=vis_backends)
 
 log_level = 'INFO'
