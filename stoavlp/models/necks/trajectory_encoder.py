@@ -138,7 +138,7 @@ class TrajectoryEncoder(TopBlocksEncoder):
         tokens = tokens + self.box_position[vt, vk] + self.coord_mlp(
             box / box.new_tensor([w_img, h_img] * 2)).to(tokens.dtype)
         out = patch_tokens.new_zeros(b, t, boxes.shape[2], c)
-        out[vb, vt, vk] = tokens
+        out[vb, vt, vk] = tokens.to(out.dtype)  # autocast: mixed dtypes
         return out
 
     def encode_sequences(self, sequences: torch.Tensor,

@@ -206,3 +206,32 @@ def test_question_answering(tiny_cfg, make_batch, prepare, answer_file,
             want = model.qa_head.classifier(slot).argmax(-1)
         assert [s.pred_answer for s in out] == [
             model.qa_head.answers[i] for i in want]
+
+
+def test_retrieval_loop_bf16_autocast_ranks_like_float32(retriever, make_batch,
+                                                         prepare):
+    """RetrievalLoop(amp='bf16'): features computed in bfloat16 (on a CPU
+    too) give the float32 ranks up to near-ties."""
+    from types import SimpleNamespace
+
+    from stoavlp.engine.runner import RetrievalLoop
+    from stoavlp.engine.runner.retrieval_loop import autocast
+    inputs, samples = multi_text_batch(make_batch, prepare, retriever)
+    with torch.no_grad():
+        feats32 = retriever(inputs, samples, mode='tensor')
+        with autocast('bf16', 'cpu'):
+            feats16 = retriever(inputs, samples, mode='tensor')
+    assert feats16['video_embed'].dtype == torch.bfloat16  # it did run
+    for key in ('video_embed', 'text_embed'):
+        torch.testing.assert_close(feats16[key].float(), feats32[key],
+                                   atol=0.05, rtol=0.05)
+    ranks = {}
+    for name, feats in (('fp32', feats32), ('bf16', feats16)):
+        feats = dict(feats, text_to_video=feats['text_owner'])
+        with torch.no_grad(), autocast(None if name == 'fp32' else 'bf16',
+                                       'cpu'):
+            ranks[name] = retriever.predict_all(feats)['t2v_ranks']
+    assert (ranks['bf16'] - ranks['fp32']).abs().max() <= 1
+    with pytest.raises(ValueError, match="amp must be one of"):
+        RetrievalLoop(SimpleNamespace(build_evaluator=lambda e: e),
+                      dataloader=None, evaluator=[], amp='int8')
