@@ -1,7 +1,11 @@
-"""print_config.py and eval_metric.py (mmaction2's analysis tools)."""
+"""print_config.py, eval_metric.py, check_videos.py (mmaction2's analysis
+tools)."""
+import csv
 import importlib.util
 import json
+import os
 import os.path as osp
+import sys
 
 import numpy as np
 import pytest
@@ -15,6 +19,7 @@ def load_tool(name):
     spec = importlib.util.spec_from_file_location(
         name, osp.join(ROOT, 'tools', 'analysis_tools', f'{name}.py'))
     module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module  # its functions pickle (worker processes)
     spec.loader.exec_module(module)
     return module
 
@@ -51,3 +56,53 @@ def test_eval_metric_rescores_a_retrieval_dump(tmp_path, capsys):
     assert '| R@1 |' in capsys.readouterr().out  # the paper-layout table
     with pytest.raises(FileNotFoundError, match='predictions not found'):
         load_tool('eval_metric').main([RETRIEVAL, str(tmp_path / 'x.pkl')])
+
+
+def test_check_videos_finds_every_kind_of_bad_video(corrupt_demo, tmp_path,
+                                                    capsys):
+    """The 4 broken videos of ``corrupt_demo`` (truncated, not a video,
+    zero bytes, missing), a 3-frame one under a 6-frame sampler, a missing
+    and a malformed detection file, each named with its problem."""
+    from stoavlp.datasets.demo.video import write_mp4
+    root, bad = corrupt_demo
+    with open(osp.join(root, 'webvid', 'demo_train.csv')) as f:
+        rows = list(csv.DictReader(f))
+    videos = []
+    for row in rows:
+        if row['videoid'] not in bad and row['videoid'] not in videos:
+            videos.append(row['videoid'])
+    short, no_objects, broken_objects = videos[:3]
+    write_mp4(osp.join(root, 'videos', f'{short}.mp4'),
+              np.zeros((3, 64, 64, 3), np.uint8), fps=10)
+    os.remove(osp.join(root, 'objects', f'{no_objects}.json'))
+    with open(osp.join(root, 'objects', f'{broken_objects}.json'), 'w') as f:
+        f.write('[{"objects": [{"class": "dog"}]}]')
+    config = tmp_path / 'check.py'
+    config.write_text(f'''
+train_dataloader = dict(dataset=dict(
+    type='WebVidDataset', ann_file='webvid/demo_train.csv',
+    data_root={root!r},
+    data_prefix=dict(video='videos', objects='objects'),
+    pipeline=[
+        dict(type='DecordInit'),
+        dict(type='UniformSample', clip_len=6, test_mode=False),
+        dict(type='DecordDecode'),
+        dict(type='LoadObjectDetections', max_objects=4),
+        dict(type='Resize', scale=(-1, 64)),
+        dict(type='PackVideoTextInputs'),
+    ]))
+''')
+    out = str(tmp_path / 'bad.json')
+    found = load_tool('check_videos').main([str(config), '--workers', '2',
+                                            '--out', out])
+    problems = {osp.basename(r['path'])[:-4]: r['problem'] for r in found}
+    assert problems == {
+        bad[0]: 'undecodable', bad[1]: 'undecodable', bad[2]: 'undecodable',
+        bad[3]: 'missing video', short: 'too short',
+        no_objects: 'missing detection file',
+        broken_objects: 'malformed detection file'}
+    with open(out) as f:
+        assert json.load(f) == found
+    printed = capsys.readouterr().out
+    assert f'{len(set(r["videoid"] for r in rows))} videos checked: 7 bad' \
+        in printed
