@@ -106,3 +106,27 @@ train_dataloader = dict(dataset=dict(
     printed = capsys.readouterr().out
     assert f'{len(set(r["videoid"] for r in rows))} videos checked: 7 bad' \
         in printed
+
+
+def test_get_flops_per_part_against_the_transformer_formula(capsys):
+    """The text encoder of the demo model: per caption of L tokens, each
+    block costs 24 L W^2 (projections, MLP 4x) + 4 L^2 W (attention scores
+    and weighted sum, counted on a CPU too), plus the projection of the L
+    token features (2 L W D)."""
+    from mmengine.config import Config
+    tool = load_tool('get_flops')
+    config = osp.join(ROOT, 'configs', 'stoavlp', 'demo',
+                      'stoavlp_tiny-u8-res112_1xb16-6e_demo-pretrain.py')
+    flops, params = tool.main([config, '--mode', 'tensor', '--batch', '2'])
+    text = Config.fromfile(config).model.text_encoder
+    width, layers, length = text.width, text.layers, 32  # the tool's text
+    per_text = layers * (24 * length * width**2 + 4 * length**2 * width)
+    projection = 2 * length * width * text.embed_dim
+    assert flops['text_encoder'] == 2 * (per_text + projection)
+    parts = [p for p in flops if p != 'total']
+    assert {'video_encoder', 'trajectory_encoder', 'action_encoder'} <= \
+        set(parts)
+    assert sum(flops[p] for p in parts) == flops['total']
+    assert sum(params[p] for p in parts) == params['total']
+    printed = capsys.readouterr().out
+    assert '| text_encoder |' in printed and '| total |' in printed
