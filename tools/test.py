@@ -30,6 +30,13 @@ def parse_args(argv=None):
         type=str,
         help='dump predictions to this pickle file (.pkl)')
     parser.add_argument(
+        '--show-dir',
+        help='draw every test sample with its prediction (frames, boxes, '
+        'caption / answer / chosen option) into this folder (relative: '
+        'under the work dir)')
+    parser.add_argument('--show-interval', type=int, default=1,
+                        help='with --show-dir, draw every N-th sample')
+    parser.add_argument(
         '--cfg-options',
         nargs='+',
         action=DictAction,
@@ -64,6 +71,11 @@ def merge_args(cfg, args):
             cfg.test_evaluator = [*cfg.test_evaluator, dump_metric]
         else:
             cfg.test_evaluator = [cfg.test_evaluator, dump_metric]
+
+    if args.show_dir is not None:
+        cfg.custom_hooks = list(cfg.get('custom_hooks') or []) + [dict(
+            type='VideoTextVisualizationHook', out_dir=args.show_dir,
+            interval=args.show_interval)]
 
     if args.cfg_options is not None:
         cfg.merge_from_dict(args.cfg_options)

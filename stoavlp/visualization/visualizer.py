@@ -229,6 +229,8 @@ class VideoTextVisualizer(Visualizer):
             middle, [track[:, 1:] * scale for track in tracks.values()],
             [colors[i] for i in tracks], [name_of(i) for i in tracks],
             width=max(2, scale), font_size=self.font_size)
+        if 'mc_label' in data_sample:  # a data field: the true option
+            meta = dict(meta, mc_label=int(data_sample.mc_label))
         lines = self._caption_lines(meta, explanation)
         lines += self._match_lines(tracks, t, name_of, words, explanation,
                                    data_sample)
@@ -253,6 +255,16 @@ class VideoTextVisualizer(Visualizer):
         head = f'{meta.get("video_id", "")}  caption: {text}'
         if meta.get('pred_caption') is not None:
             head += f'\ngenerated: {meta["pred_caption"]}'
+        if meta.get('pred_answer') is not None:  # QA: text is the question
+            head += f'\npredicted answer: {meta["pred_answer"]}'
+            if meta.get('answer') is not None:
+                head += f' (truth: {meta["answer"]})'
+        options = meta.get('text')
+        if meta.get('pred_label') is not None and isinstance(options, list):
+            head += f'\nchosen: {options[meta["pred_label"]]}'
+            truth = meta.get('mc_label')
+            if truth is not None and 0 <= int(truth) < len(options):
+                head += f' (truth: {options[int(truth)]})'
         if explanation is not None:
             matched = self.tokenizer.decode(explanation['token_ids'])
             if matched != text:
