@@ -66,12 +66,12 @@ def test_stage_config_applies_row_seed_frames_iterations_and_start(
     samplers = [t for t in cfg.train_dataloader.dataset.pipeline
                 if t['type'] == 'UniformSample']
     assert samplers and all(t['clip_len'] == 2 for t in samplers)
-    # the demo schedule's shape in iterations: a sixth warm-up, then cosine
+    # in iterations: half warm-up, then cosine
     warmup, cosine = cfg.param_scheduler
     assert (warmup['type'], warmup['begin'], warmup['end']) == (
-        'LinearLR', 0, 2)
+        'LinearLR', 0, 6)
     assert (cosine['type'], cosine['begin'], cosine['end'],
-            cosine['T_max']) == ('CosineAnnealingLR', 2, 12, 10)
+            cosine['T_max']) == ('CosineAnnealingLR', 6, 12, 6)
     assert not warmup['by_epoch'] and not cosine['by_epoch']
     assert cfg.train_cfg.type == 'IterBasedTrainLoop'
     assert cfg.train_cfg.max_iters == 12

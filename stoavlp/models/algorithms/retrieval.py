@@ -150,8 +150,9 @@ class STOAVLPRetriever(VideoTextModel):
         Args:
             feats (dict): :meth:`_forward` outputs of all videos, with
                 ``text_to_video (T,)`` replacing ``text_owner``.
-            keep_topk (int): Best candidates to return per query (at least
-                ``rerank_topk`` are kept when re-ranking). Defaults to 0.
+            keep_topk (int): Best candidates to return per query without
+                re-ranking (with it, the ``rerank_topk`` re-ranked ones).
+                Defaults to 0.
 
         Returns:
             dict: ``t2v_ranks (T,)`` and ``v2t_ranks (V,)``, 1-based ranks
@@ -172,7 +173,9 @@ class STOAVLPRetriever(VideoTextModel):
             return partial(self.rerank_scores, feats,
                            videos_are_queries=videos_are_queries)
 
-        topk = max(self.rerank_topk, keep_topk)
+        # re-ranking fixes the candidates (and so the metrics); without it
+        # keep_topk only chooses how many are returned
+        topk = self.rerank_topk or keep_topk
         t2v = chunked_retrieval(
             feats['text_embed'], feats['video_embed'], text_to_video,
             chunk_size=self.chunk_size, topk=topk, rerank=rerank(False))
