@@ -129,3 +129,23 @@ def test_task_config_trains_and_predicts_one_iteration(path, tmp_path):
     field = {'STOAVLPCaptioner': 'pred_caption', 'STOAVLPRetriever':
              'pred_label', 'STOAVLPQuestionAnswerer': 'pred_answer'}
     assert all(field[cfg.model.type] in s for s in out)
+
+
+def test_commented_vis_backends_in_the_runtime_build(tmp_path):
+    """The TensorBoard / W&B lines left commented in default_runtime.py are
+    valid backends (uncommenting them is all a user does)."""
+    import re
+
+    from mmengine.registry import VISBACKENDS
+    path = osp.join(ROOT, '_base_', 'default_runtime.py')
+    text = open(path, encoding='utf-8').read()
+    commented = re.findall(r"#\s*(dict\(type='(\w+VisBackend)'.*\)),", text)
+    assert {name for _, name in commented} == {'TensorboardVisBackend',
+                                               'WandbVisBackend'}
+    for line, name in commented:
+        cfg = eval(line, {'dict': dict})  # noqa: S307 (our own config text)
+        assert VISBACKENDS.get(name) is not None
+        if name == 'TensorboardVisBackend':
+            pytest.importorskip('tensorboard')
+            backend = VISBACKENDS.build(dict(cfg, save_dir=str(tmp_path)))
+            backend.add_scalar('x', 1.0)  # writes an event file
