@@ -1,7 +1,7 @@
 """Synthetic inputs and small models for tests and benchmarks."""
 from .clip import random_open_clip
 from .demo import DEMO_PRETRAIN_OFFLINE, offline_demo_pretrain
-from .synthetic import synthetic_batch
+from .synthetic import model_input_batch, synthetic_batch
 
 __all__ = ['DEMO_PRETRAIN_OFFLINE', 'offline_demo_pretrain', 'random_open_clip',
-           'synthetic_batch']
+           'model_input_batch', 'synthetic_batch']

@@ -84,6 +84,10 @@ def test_dist_train_uses_torchrun_with_pytorch_launcher(tmp_path):
     assert args[-4:] == ['cfg.py', '--launcher', 'pytorch', '--amp']
 
 
+DEMO_RETRIEVAL = osp.join(ROOT, 'configs', 'stoavlp', 'demo',
+                          'stoavlp_tiny-u8-res112_1xb16-3e_demo-retrieval.py')
+
+
 def _no_runner(monkeypatch, tool):
     """Fail the test if the tool starts building a runner."""
     def build(*args, **kwargs):
@@ -94,24 +98,21 @@ def _no_runner(monkeypatch, tool):
 def test_test_py_names_a_missing_checkpoint_before_building(monkeypatch):
     test = _load('tools/test.py')
     _no_runner(monkeypatch, test)
-    config = osp.join(ROOT, 'configs', 'stoavlp', 'demo',
-                      'stoavlp_tiny-u8-res112_1xb16-3e_demo-retrieval.py')
     with pytest.raises(FileNotFoundError,
                        match=r'checkpoint not found: no/such/epoch_3\.pth'):
-        test.main([config, 'no/such/epoch_3.pth'])
+        test.main([DEMO_RETRIEVAL, 'no/such/epoch_3.pth'])
 
 
 def test_train_py_names_a_missing_resume_or_load_from(monkeypatch):
     train = _load('tools/train.py')
     _no_runner(monkeypatch, train)
-    config = osp.join(ROOT, 'configs', 'stoavlp', 'demo',
-                      'stoavlp_tiny-u8-res112_1xb16-3e_demo-retrieval.py')
     with pytest.raises(FileNotFoundError,
                        match=r'resume checkpoint not found: gone\.pth'):
-        train.main([config, '--resume', 'gone.pth'])
+        train.main([DEMO_RETRIEVAL, '--resume', 'gone.pth'])
     with pytest.raises(FileNotFoundError,
                        match=r'load_from not found: none/pre\.pth'):
-        train.main([config, '--cfg-options', 'load_from=none/pre.pth'])
+        train.main([DEMO_RETRIEVAL, '--cfg-options',
+                    'load_from=none/pre.pth'])
 
 
 def test_preflight_makes_worker_settings_consistent_and_says_so(caplog_mm):

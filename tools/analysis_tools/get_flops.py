@@ -20,7 +20,7 @@ from mmengine.config import Config
 from torch.utils.flop_counter import FlopCounterMode, sdpa_flop_count
 
 from stoavlp.registry import MODELS
-from stoavlp.testing import synthetic_batch
+from stoavlp.testing import model_input_batch
 from stoavlp.utils import register_all_modules
 
 
@@ -74,11 +74,8 @@ def main(argv=None):
         cfg.model.vtc_loss.pretrained = None
     model = MODELS.build(cfg.model).eval()
     video = cfg.model.video_encoder
-    frames = args.frames or (cfg.model.trajectory_encoder.num_frames
-                             if cfg.model.get('trajectory_encoder') else 12)
-    inputs, samples = synthetic_batch(
-        args.batch, frames=frames, objects=10, classes=8, length=32,
-        size=video.image_size, boxes_per_class=(3, 6))
+    inputs, samples, frames = model_input_batch(cfg.model, args.batch,
+                                                args.frames)
     flops, params = count(model, inputs, samples, args.mode)
     print(f'{type(model).__name__}: {args.batch} x {frames} frames at '
           f'{video.image_size} px, forward ({args.mode})')

@@ -19,7 +19,7 @@ from mmengine.optim import build_optim_wrapper
 from torch.utils.flop_counter import FlopCounterMode
 
 from stoavlp.registry import MODELS
-from stoavlp.testing import synthetic_batch
+from stoavlp.testing import model_input_batch
 from stoavlp.utils import register_all_modules
 
 # Peak dense tensor-core TFLOP/s (bf16/fp16; fp32 = TF32 where used).
@@ -70,11 +70,8 @@ def main(argv=None):
     cfg = Config.fromfile(args.config)
     model, wrapper = build(cfg, device, args.amp)
     video = cfg.model.video_encoder
-    frames = args.frames or (cfg.model.trajectory_encoder.num_frames
-                             if cfg.model.get('trajectory_encoder') else 12)
-    inputs, samples = synthetic_batch(
-        args.batch, frames=frames, objects=10, classes=8, length=32,
-        size=video.image_size, boxes_per_class=(3, 6))
+    inputs, samples, frames = model_input_batch(cfg.model, args.batch,
+                                                args.frames)
     data = dict(inputs=inputs, data_samples=samples)
 
     def step():

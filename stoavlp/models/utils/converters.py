@@ -1,7 +1,7 @@
 """External weights -> stoavlp checkpoints (behind ``tools/model_converters``).
 
 - :func:`clip_to_stoavlp`: anything
-  :func:`~stoavlp.models.utils.clip_weights.load_clip_state_dict` reads
+  :func:`~stoavlp.models.utils.clip_weights.read_clip_checkpoint` reads
   (OpenAI TorchScript ``ViT-B-16.pt``, OpenAI/open_clip state dicts, a
   transformers ``CLIPModel`` directory). The config's model is built with
   the CLIP path as its backbones' ``pretrained`` and initialised by its own
@@ -32,7 +32,7 @@ import torch
 from mmengine.logging import MMLogger
 from mmengine.registry import DefaultScope
 
-from .clip_weights import (_is_torchscript_archive, load_clip_state_dict,
+from .clip_weights import (_is_torchscript_archive, read_clip_checkpoint,
                            split_visual_text)
 
 StateDict = Dict[str, torch.Tensor]
@@ -190,13 +190,13 @@ def _clip_format(path: str) -> str:
     return 'CLIP state dict'
 
 
-def _activation_notes(path: str, model: torch.nn.Module) -> List[str]:
-    """Warn when the source's MLP activation (when it says it: OpenAI
-    archive, transformers ``hidden_act``, open_clip ``-quickgelu`` names) is
-    not the one of the stoavlp backbones, or that a plain state dict cannot
-    tell (the weights load either way but compute differently)."""
-    from .clip_weights import read_clip_checkpoint
-    theirs = read_clip_checkpoint(path)[1]
+def _activation_notes(theirs: Optional[str],
+                      model: torch.nn.Module) -> List[str]:
+    """Warn when the source's MLP activation (``read_clip_checkpoint``:
+    when it says it, e.g. an OpenAI archive, transformers ``hidden_act``,
+    open_clip ``-quickgelu`` names) is not the one of the stoavlp backbones,
+    or that a plain state dict cannot tell (the weights load either way but
+    compute differently)."""
     notes = []
     for part in ('video_encoder', 'text_encoder'):
         ours = getattr(model, part).act
@@ -238,7 +238,7 @@ def clip_to_stoavlp(src: str, config: ConfigLike, seed: int = 0
             the config (the message names the tensor and both shapes).
     """
     try:
-        clip = load_clip_state_dict(src)
+        clip, source_act = read_clip_checkpoint(src)
     except (FileNotFoundError, ValueError):
         raise
     except Exception as err:  # unpickling/zip/safetensors errors
@@ -286,7 +286,7 @@ def clip_to_stoavlp(src: str, config: ConfigLike, seed: int = 0
     if pos is not None and pos.shape[0] > own.shape[0]:
         report.notes.append(f'positional_embedding {tuple(pos.shape)}: the '
                             f'first {own.shape[0]} rows used')
-    report.notes += _activation_notes(src, model)
+    report.notes += _activation_notes(source_act, model)
     return state, report
 
 
