@@ -1,9 +1,10 @@
+from .detect import DetectObjects
 from .formatting import PackVideoTextInputs
 from .objects import (LoadObjectDetections, ProjectObjectBoxes,
                       select_frame_objects)
 from .text import MatchObjectNouns, TokenizeText
 
 __all__ = [
-    'LoadObjectDetections', 'PackVideoTextInputs', 'ProjectObjectBoxes',
+    'DetectObjects', 'LoadObjectDetections', 'PackVideoTextInputs', 'ProjectObjectBoxes',
     'TokenizeText', 'MatchObjectNouns', 'select_frame_objects'
 ]

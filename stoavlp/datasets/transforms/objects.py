@@ -237,6 +237,10 @@ class LoadObjectDetections(BaseTransform):
                 self._cache.popitem(last=False)
         return dets
 
+    def _detections(self, results: Dict) -> Optional[Detections]:
+        """The clip's detections (None: no objects)."""
+        return self._read(results['objects_path'])
+
     def transform(self, results: Dict) -> Dict:
         frame_inds = np.asarray(results['frame_inds']).reshape(-1)
         num_frames, k = len(frame_inds), self.max_objects
@@ -245,7 +249,7 @@ class LoadObjectDetections(BaseTransform):
         labels = np.full((num_frames, k), -1, np.int64)
         classes = []
 
-        dets = self._read(results['objects_path'])
+        dets = self._detections(results)
         if dets is not None and dets.num_frames > 0:
             if dets.image_size is not None:
                 h, w = results['original_shape']

@@ -160,9 +160,11 @@ class STOAVLPCaptioner(VideoTextModel):
         return tokens
 
     @torch.no_grad()
-    def predict(self, inputs: torch.Tensor, data_samples: List) -> List:
-        """Sets ``pred_caption`` (str) on every data sample."""
-        tokens = self.generate(inputs, data_samples)
+    def predict(self, inputs: torch.Tensor, data_samples: List,
+                **decode_cfg) -> List:
+        """Sets ``pred_caption`` (str) on every data sample; ``decode_cfg``
+        overrides the model's decoding options for this call (checked)."""
+        tokens = self.generate(inputs, data_samples, **decode_cfg)
         for sample, ids in zip(data_samples, tokens.tolist()):
             sample.set_field(self.tokenizer.decode(ids).strip(),
                              'pred_caption', field_type='metainfo')

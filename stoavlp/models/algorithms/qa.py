@@ -56,11 +56,19 @@ class STOAVLPQuestionAnswerer(VideoTextModel):
         return dict(loss_qa=self.qa_head.loss(
             slot, data_samples, self.text_encoder.token_embedding.weight))
 
-    def predict(self, inputs: torch.Tensor, data_samples: List) -> List:
-        """Sets ``pred_answer`` (str) on every data sample."""
+    def predict(self, inputs: torch.Tensor, data_samples: List,
+                num_scores: int = 5) -> List:
+        """Sets ``pred_answer`` (str) and ``answer_scores`` (the
+        ``num_scores`` most probable answers, ``{answer: probability}``,
+        best first; the head's label space) on every data sample."""
         slot = self.answer_slot_features(inputs, data_samples)
-        answers = self.qa_head.predict(
-            slot, self.text_encoder.token_embedding.weight)
-        for sample, answer in zip(data_samples, answers):
-            sample.set_field(answer, 'pred_answer', field_type='metainfo')
+        probs = self.qa_head.logits(
+            slot, self.text_encoder.token_embedding.weight).float().softmax(-1)
+        top = probs.topk(min(num_scores, probs.shape[-1]), dim=-1)
+        for sample, values, index in zip(data_samples, top.values.tolist(),
+                                         top.indices.tolist()):
+            names = self.qa_head.label_names(index)
+            sample.set_field(names[0], 'pred_answer', field_type='metainfo')
+            sample.set_field(dict(zip(names, values)), 'answer_scores',
+                             field_type='metainfo')
         return data_samples

@@ -67,36 +67,54 @@ class STOAVLPRetriever(VideoTextModel):
                 self._generator())
         return losses
 
-    # -- features for evaluation -----------------------------------------
-    def _forward(self, inputs: torch.Tensor, data_samples: List) -> Dict:
-        """Features of a batch of videos and all their texts.
+    # -- features for evaluation and inference ---------------------------
+    def video_features(self, inputs: torch.Tensor,
+                       data_samples: List) -> Dict[str, torch.Tensor]:
+        """Ranking features of ``inputs (B, T, 3, H, W)``.
 
         Returns:
-            dict: ``video_embed (B, D)`` normalised, ``video_tokens
-            (B, Lv, D)``, ``video_keep (B, Lv)``, ``video_types (Lv,)``,
-            ``text_embed (N, D)`` normalised, ``text_tokens (N, L, D)``,
-            ``text_keep (N, L)``, ``text_eot (N,)``, ``text_owner (N,)``
-            (index of each text's video in the batch).
+            dict: ``video_embed (B, D)`` normalised and, with a VTM head,
+            ``video_tokens (B, Lv, D)``, ``video_keep (B, Lv)``,
+            ``video_types (Lv,)`` (the fusion input's video side).
         """
         video = self.encode_video(inputs, data_samples)
+        out = dict(video_embed=F.normalize(video['video_feature'], dim=-1))
+        if self.vtm_head is not None:
+            tokens, types, keep = self.video_sequence(video)
+            out.update(video_tokens=tokens, video_keep=keep,
+                       video_types=types)
+        return out
+
+    def text_features(self, token_ids: torch.Tensor,
+                      attention_mask: torch.Tensor) -> Dict[str, torch.Tensor]:
+        """Ranking features of ``token_ids (N, L)``.
+
+        Returns:
+            dict: ``text_embed (N, D)`` normalised, ``text_keep (N, L)``,
+            ``text_eot (N,)`` and, with a VTM head, ``text_tokens
+            (N, L, D)``.
+        """
+        text = self.encode_text(token_ids, attention_mask)
+        out = dict(text_embed=F.normalize(text['text_feature'], dim=-1),
+                   text_keep=attention_mask.bool(),
+                   text_eot=text['eot_index'])
+        if self.vtm_head is not None:
+            out['text_tokens'] = text['token_features']
+        return out
+
+    def _forward(self, inputs: torch.Tensor, data_samples: List) -> Dict:
+        """Features of a batch of videos and all their texts:
+        :meth:`video_features` and :meth:`text_features` plus
+        ``text_owner (N,)`` (index of each text's video in the batch)."""
         ids, masks, owner = [], [], []
         for i, sample in enumerate(data_samples):
             token_ids = sample.token_ids.view(-1, sample.token_ids.shape[-1])
             ids.append(token_ids)
             masks.append(sample.attention_mask.view_as(token_ids))
             owner += [i] * len(token_ids)
-        text = self.encode_text(torch.cat(ids), torch.cat(masks))
-        out = dict(
-            video_embed=F.normalize(video['video_feature'], dim=-1),
-            text_embed=F.normalize(text['text_feature'], dim=-1),
-            text_keep=torch.cat(masks).bool(),
-            text_eot=text['eot_index'],
-            text_owner=torch.tensor(owner, device=inputs.device))
-        if self.vtm_head is not None:
-            tokens, types, keep = self.video_sequence(video)
-            out.update(video_tokens=tokens, video_keep=keep,
-                       video_types=types,
-                       text_tokens=text['token_features'])
+        out = self.video_features(inputs, data_samples)
+        out.update(self.text_features(torch.cat(ids), torch.cat(masks)))
+        out['text_owner'] = torch.tensor(owner, device=inputs.device)
         return out
 
     @torch.no_grad()
@@ -143,9 +161,42 @@ class STOAVLPRetriever(VideoTextModel):
         scale = float(self.vtc_loss.scale())
         return (scale * sims).softmax(-1) * match.view(-1, k)
 
+    def rank(self, feats: Dict, videos_are_queries: bool,
+             ground_truth, topk: int = 0) -> Dict[str, torch.Tensor]:
+        """Rank one direction of cached features, as evaluation ranks:
+        cosine similarity, the top ``rerank_topk`` re-scored by
+        :meth:`rerank_scores` and placed above the rest.
+
+        Args:
+            feats (dict): :meth:`video_features` of the gallery videos and
+                :meth:`text_features` of the texts, concatenated.
+            videos_are_queries (bool): Video-to-text when True.
+            ground_truth: Per query its gallery index or set of indices
+                (see :func:`~stoavlp.evaluation.functional
+                .chunked_retrieval`).
+            topk (int): Candidates returned without re-ranking (with it,
+                the ``rerank_topk`` re-ranked ones). Defaults to 0.
+
+        Returns:
+            dict: ``ranks (Q,)`` and, with candidates, ``topk_indices`` /
+            ``topk_scores`` ``(Q, k)``, best first.
+        """
+        from stoavlp.evaluation.functional import chunked_retrieval
+        query, gallery = ('video_embed', 'text_embed') if videos_are_queries \
+            else ('text_embed', 'video_embed')
+        rerank = partial(self.rerank_scores, feats,
+                         videos_are_queries=videos_are_queries) \
+            if self.rerank_topk else None
+        # re-ranking fixes the candidates (and so the metrics); without it
+        # topk only chooses how many are returned
+        return chunked_retrieval(
+            feats[query], feats[gallery], ground_truth,
+            chunk_size=self.chunk_size, topk=self.rerank_topk or topk,
+            rerank=rerank)
+
     def predict_all(self, feats: Dict,
                     keep_topk: int = 0) -> Dict[str, torch.Tensor]:
-        """Rank the whole test set both ways.
+        """Rank the whole test set both ways (:meth:`rank`).
 
         Args:
             feats (dict): :meth:`_forward` outputs of all videos, with
@@ -161,30 +212,15 @@ class STOAVLPRetriever(VideoTextModel):
             indices) and ``v2t_topk_indices``/``v2t_topk_scores`` ``(V, k)``
             (text indices), best first, re-ranked scores when re-ranking.
         """
-        from stoavlp.evaluation.functional import chunked_retrieval
         text_to_video = feats['text_to_video']
         video_to_texts = [set() for _ in range(len(feats['video_embed']))]
         for t, v in enumerate(text_to_video.tolist()):
             video_to_texts[v].add(t)
-
-        def rerank(videos_are_queries):
-            if not self.rerank_topk:
-                return None
-            return partial(self.rerank_scores, feats,
-                           videos_are_queries=videos_are_queries)
-
-        # re-ranking fixes the candidates (and so the metrics); without it
-        # keep_topk only chooses how many are returned
-        topk = self.rerank_topk or keep_topk
-        t2v = chunked_retrieval(
-            feats['text_embed'], feats['video_embed'], text_to_video,
-            chunk_size=self.chunk_size, topk=topk, rerank=rerank(False))
-        v2t = chunked_retrieval(
-            feats['video_embed'], feats['text_embed'], video_to_texts,
-            chunk_size=self.chunk_size, topk=topk, rerank=rerank(True))
+        t2v = self.rank(feats, False, text_to_video, keep_topk)
+        v2t = self.rank(feats, True, video_to_texts, keep_topk)
         out = dict(t2v_ranks=t2v['ranks'], v2t_ranks=v2t['ranks'])
-        if topk:
-            for name, result in (('t2v', t2v), ('v2t', v2t)):
+        for name, result in (('t2v', t2v), ('v2t', v2t)):
+            if 'topk_indices' in result:
                 out[f'{name}_topk_indices'] = result['topk_indices']
                 out[f'{name}_topk_scores'] = result['topk_scores']
         return out
@@ -193,7 +229,8 @@ class STOAVLPRetriever(VideoTextModel):
         """Multiple choice: every video's candidate texts scored like the
         re-ranked retrieval candidates, ``softmax(sim over the options) *
         P_match(VTM)`` (by similarity alone without a VTM head); sets
-        ``pred_label`` and ``mc_scores``."""
+        ``pred_label``, ``mc_scores`` (n,), ``similarities`` (n,, cosine)
+        and, with a VTM head, ``match_probs`` (n,, ``P_match``)."""
         feats = self._forward(inputs, data_samples)
         owner = feats['text_owner']
         sims = (feats['video_embed'][owner] * feats['text_embed']).sum(-1)
@@ -206,6 +243,9 @@ class STOAVLPRetriever(VideoTextModel):
             if self.vtm_head is not None:
                 option_scores = (scale * option_scores).softmax(-1) * \
                     match[owner == i]
+            sample.set_field(sims[owner == i], 'similarities')
+            if self.vtm_head is not None:
+                sample.set_field(match[owner == i], 'match_probs')
             sample.set_field(option_scores, 'mc_scores')
             sample.set_field(int(option_scores.argmax()), 'pred_label',
                              field_type='metainfo')

@@ -53,11 +53,20 @@ class QAClassifierHead(BaseModule):
                                 reduction='sum')
         return self.loss_weight * global_mean(total, (labels >= 0).sum())
 
+    def logits(self, slot: torch.Tensor,
+               token_embedding: torch.Tensor) -> torch.Tensor:
+        """``(B, A)`` answer logits of ``slot (B, C)``."""
+        return self.classifier(slot)
+
+    def label_names(self, index: Sequence[int]) -> List[str]:
+        """Answer strings of class indices."""
+        return [self.answers[i] for i in index]
+
     def predict(self, slot: torch.Tensor,
                 token_embedding: torch.Tensor) -> List[str]:
         """The answer string of each ``slot (B, C)``."""
-        index = self.classifier(slot).argmax(-1).tolist()
-        return [self.answers[i] for i in index]
+        return self.label_names(
+            self.logits(slot, token_embedding).argmax(-1).tolist())
 
 
 @MODELS.register_module()
@@ -97,7 +106,16 @@ class QAFirstTokenHead(BaseModule):
         logits = self.lm_head(slot, token_embedding).float()
         return F.cross_entropy(logits, targets.to(slot.device))
 
+    def logits(self, slot: torch.Tensor,
+               token_embedding: torch.Tensor) -> torch.Tensor:
+        """``(B, V)`` first-token logits of ``slot (B, C)``."""
+        return self.lm_head(slot, token_embedding)
+
+    def label_names(self, index: Sequence[int]) -> List[str]:
+        """The BPE tokens of vocabulary indices, as text."""
+        return [self.tokenizer.decode([int(i)]).strip() for i in index]
+
     def predict(self, slot: torch.Tensor,
                 token_embedding: torch.Tensor) -> List[str]:
-        ids = self.lm_head(slot, token_embedding).argmax(-1)
-        return [self.tokenizer.decode([int(i)]).strip() for i in ids]
+        return self.label_names(
+            self.logits(slot, token_embedding).argmax(-1).tolist())

@@ -1,0 +1,52 @@
+"""Video-text matching and multiple choice: video + candidate texts ->
+scores."""
+from typing import List, Sequence, Union
+
+from .base import BaseVideoInferencer, list_videos
+
+
+class VideoTextMatchingInferencer(BaseVideoInferencer):
+    """Score candidate texts for videos with a ``STOAVLPRetriever``: the
+    cosine similarity, the VTM ``P(match)`` (with a VTM head) and the
+    multiple-choice score evaluation uses, ``softmax(scale * sim over the
+    candidates) * P(match)``; the best candidate is the MC answer.
+
+    Call with ``(videos, texts)``: one list of candidates for every video,
+    or one list per video.
+
+    See :class:`BaseVideoInferencer` for inputs, objects and errors.
+    """
+
+    def __call__(self, inputs, texts: Union[Sequence[str],
+                                            Sequence[Sequence[str]]],
+                 return_datasamples: bool = False, batch_size: int = 1,
+                 **kwargs) -> dict:
+        self._texts = texts
+        return super().__call__(inputs, return_datasamples, batch_size,
+                                **kwargs)
+
+    def _check_model(self) -> None:
+        if not hasattr(self.model, 'match_probability'):
+            raise TypeError(f'{type(self.model).__name__} is not a retrieval '
+                            'model (STOAVLPRetriever)')
+
+    def jobs(self, inputs) -> List[tuple]:
+        videos, texts = list_videos(inputs), self._texts
+        if not texts:
+            raise ValueError('no candidate texts')
+        if all(isinstance(t, str) for t in texts):
+            texts = [list(texts)] * len(videos)
+        if len(texts) != len(videos):
+            raise ValueError(f'{len(texts)} candidate lists for '
+                             f'{len(videos)} videos: give one, or one per '
+                             'video')
+        return [(video, list(t)) for video, t in zip(videos, texts)]
+
+    def pred_to_dict(self, sample) -> dict:
+        out = dict(video=sample.filename, texts=list(sample.text),
+                   similarities=sample.similarities.tolist(),
+                   scores=sample.mc_scores.tolist(),
+                   best=int(sample.pred_label))
+        if 'match_probs' in sample:
+            out['match_probs'] = sample.match_probs.tolist()
+        return out
