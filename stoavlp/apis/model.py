@@ -114,7 +114,8 @@ def init_model(config: Union[str, Config, dict],
     model = MODELS.build(cfg.model)
     if checkpoint is None:
         print_log('init_model: no checkpoint given, the weights are the '
-                  'random weights of a fresh build (predictions are meaningless)',
+                  'random weights of a fresh build (predictions are '
+                  'meaningless)',
                   logger='current', level=30)
     else:
         load_checkpoint(model, checkpoint, map_location='cpu', strict=True,

@@ -74,3 +74,17 @@ def preprocess(model: torch.nn.Module,
     (collated, normalised, on the model's device); the items are kept."""
     data = model.data_preprocessor(pseudo_collate(list(items)), False)
     return data['inputs'], data['data_samples']
+
+
+def video_frames(path: str, num_frames: int = 3):
+    """``num_frames`` evenly spaced frames ``(H, W, 3)`` uint8 RGB of a
+    video file (1: the middle one), decoded with decord."""
+    import decord
+    import numpy as np
+    reader = decord.VideoReader(path, num_threads=1)
+    total = len(reader)
+    if num_frames == 1:
+        index = [total // 2]
+    else:
+        index = np.round(np.linspace(0, total - 1, num_frames + 2)[1:-1])
+    return list(reader.get_batch([int(i) for i in index]).asnumpy())

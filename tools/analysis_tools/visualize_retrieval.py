@@ -21,7 +21,6 @@ import time
 import numpy as np
 import torch
 from mmengine.config import Config, DictAction
-from tqdm import tqdm
 
 GROUND_TRUTH_COLOR = (0, 220, 0)
 
@@ -44,31 +43,6 @@ def parse_args(argv=None):
     parser.add_argument('--device', default=None, help='default: cuda if any')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction)
     return parser.parse_args(argv)
-
-
-@torch.no_grad()
-def encode_set(model, dataset, batch_size: int, workers: int) -> dict:
-    """``RetrievalLoop``'s features of every video and text of the set
-    (``video_embed (V, D)``, ``text_embed (N, D)``, ``text_to_video (N,)``,
-    ...), on the CPU."""
-    from mmengine.dataset import pseudo_collate
-    from torch.utils.data import DataLoader
-
-    from stoavlp.engine.runner.retrieval_loop import merge_features
-    from stoavlp.visualization.loading import preprocess
-    loader = DataLoader(dataset, batch_size=batch_size, num_workers=workers,
-                        collate_fn=pseudo_collate)
-    parts = []
-    for batch in tqdm(loader, desc='encoding videos', unit='batch'):
-        items = [dict(inputs=i, data_samples=s)
-                 for i, s in zip(batch['inputs'], batch['data_samples'])]
-        inputs, samples = preprocess(model, items)
-        feats = {k: v.cpu() for k, v in model(inputs, samples,
-                                               mode='tensor').items()}
-        feats['sample_idx'] = torch.tensor(
-            [s.metainfo['sample_idx'] for s in samples])
-        parts.append(feats)
-    return merge_features([parts], len(dataset))
 
 
 def set_captions(dataset) -> list:
@@ -107,25 +81,17 @@ def add_query(model, dataset, feats: dict, text: str) -> int:
 @torch.no_grad()
 def rank_videos(model, feats: dict, text_index: int, topk: int,
                 ground_truth: set) -> dict:
-    """The model's ranking of the videos for one text, as
-    ``STOAVLPRetriever.predict_all`` ranks them (re-ranking included).
+    """The model's ranking of the videos for one text
+    (``STOAVLPRetriever.rank``, what evaluation ranks with).
 
     Returns:
         dict: ``videos (k,)`` and ``scores (k,)`` best first, ``rank`` of
         the best ground truth (None without one).
     """
-    from stoavlp.evaluation.functional import chunked_retrieval
-
-    def rerank(query_idx, video_idx, sims):
-        # the query is row 0 of a one-row slice: shift to its real index
-        return model.rerank_scores(feats, query_idx + text_index, video_idx,
-                                   sims)
-
-    k = max(topk, model.rerank_topk)
-    ranked = chunked_retrieval(
-        feats['text_embed'][text_index:text_index + 1], feats['video_embed'],
-        [ground_truth or {0}], topk=k,
-        rerank=rerank if model.rerank_topk else None)
+    one = slice(text_index, text_index + 1)
+    query = {k: v if not k.startswith('text_') else v[one]
+             for k, v in feats.items() if k != 'text_to_video'}
+    ranked = model.rank(query, False, [ground_truth or {0}], topk)
     return dict(videos=ranked['topk_indices'][0, :topk].tolist(),
                 scores=ranked['topk_scores'][0, :topk].tolist(),
                 rank=int(ranked['ranks'][0]) if ground_truth else None)
@@ -173,7 +139,8 @@ def main(argv=None):
     if not hasattr(model, 'predict_all'):
         raise SystemExit(f'{type(model).__name__} is not a retrieval model')
     start = time.time()
-    feats = encode_set(model, dataset, args.batch_size, args.workers)
+    from stoavlp.apis.inferencers.retrieval import encode_dataset
+    feats = encode_dataset(model, dataset, args.batch_size, args.workers)
     captions = set_captions(dataset)
     print(f'{len(feats["video_embed"])} videos, {len(captions)} texts '
           f'encoded in {time.time() - start:.1f} s')

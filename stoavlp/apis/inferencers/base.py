@@ -4,6 +4,7 @@ per-video errors and pictures.
 Letters: T frames, H x W frame size.
 """
 import glob
+import os
 import os.path as osp
 import warnings
 from typing import Any, Dict, Iterator, List, Optional, Sequence, Tuple, Union
@@ -103,7 +104,7 @@ class BaseVideoInferencer(BaseInferencer):
     """
     preprocess_kwargs: set = set()
     forward_kwargs: set = set()
-    visualize_kwargs: set = {'show', 'out_dir'}
+    visualize_kwargs: set = {'show', 'out_dir', 'draw'}
     postprocess_kwargs: set = set()
     default_text = ''  # the text of a plain video input
 
@@ -309,11 +310,13 @@ class BaseVideoInferencer(BaseInferencer):
         self._visualizer = value
 
     def visualize(self, inputs: Sequence[torch.Tensor], samples: list,
-                  show: bool = False, out_dir: Optional[str] = None) -> list:
+                  show: bool = False, out_dir: Optional[str] = None,
+                  draw: bool = False) -> list:
         """Draw each clip (frames with boxes coloured by trajectory, the
-        prediction); write ``out_dir/<video_id>.png`` and return the paths
-        (the sheets with ``show``)."""
-        if not show and out_dir is None:
+        prediction): write ``out_dir/<video_id>.png`` and return the paths;
+        without ``out_dir``, return the pictures (``(H, W, 3)`` uint8) when
+        ``draw`` or ``show`` (a window) ask for them."""
+        if not (show or draw) and out_dir is None:
             return []
         from PIL import Image
         out = []
@@ -325,7 +328,6 @@ class BaseVideoInferencer(BaseInferencer):
                 out.append(sheet)
                 continue
             path = osp.join(out_dir, f'{sample.video_id}.png')
-            import os
             os.makedirs(out_dir, exist_ok=True)
             Image.fromarray(sheet).save(path)
             out.append(path)

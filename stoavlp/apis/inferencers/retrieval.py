@@ -225,5 +225,31 @@ class VideoToTextRetrievalInferencer(_RetrievalInferencer):
         return dict(predictions=preds)
 
 
+@torch.no_grad()
+def encode_dataset(model: torch.nn.Module, dataset, batch_size: int = 8,
+                   workers: int = 0, show_progress: bool = True) -> Dict:
+    """``RetrievalLoop``'s features of every video and text of a test-mode
+    retrieval dataset (``video_embed (V, D)``, ``text_embed (T, D)``,
+    ``text_to_video (T,)``, ``video_sample_idx (V,)``, ...), on the CPU."""
+    from mmengine.dataset import pseudo_collate
+    from torch.utils.data import DataLoader
+
+    from stoavlp.engine.runner.retrieval_loop import merge_features
+    loader = DataLoader(dataset, batch_size=batch_size, num_workers=workers,
+                        collate_fn=pseudo_collate)
+    if show_progress:
+        from tqdm import tqdm
+        loader = tqdm(loader, desc='encoding videos', unit='batch')
+    parts = []
+    for batch in loader:
+        data = model.data_preprocessor(batch, False)
+        feats = {k: v.cpu() for k, v in model(
+            data['inputs'], data['data_samples'], mode='tensor').items()}
+        feats['sample_idx'] = torch.tensor(
+            [s.metainfo['sample_idx'] for s in data['data_samples']])
+        parts.append(feats)
+    return merge_features([parts], len(dataset))
+
+
 def _name(video, index: int) -> str:
     return video if isinstance(video, str) else f'<frames input {index}>'
