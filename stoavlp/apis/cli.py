@@ -4,6 +4,8 @@ the device."""
 import argparse
 from typing import Dict
 
+from mmengine.config import DictAction
+
 
 def add_inference_args(parser: argparse.ArgumentParser,
                        model: bool = True) -> argparse.ArgumentParser:
@@ -22,6 +24,9 @@ def add_inference_args(parser: argparse.ArgumentParser,
                         'relative to for --objects-dir (default: their '
                         'folder)')
     parser.add_argument('--device', default='cpu')
+    if model:
+        parser.add_argument('--cfg-options', nargs='+', action=DictAction,
+                            help='override model config settings, key=value')
     return parser
 
 
@@ -44,4 +49,5 @@ def load_model(args: argparse.Namespace):
 
     from .model import init_model
     with trusted_checkpoints():
-        return init_model(args.config, args.checkpoint, args.device)
+        return init_model(args.config, args.checkpoint, args.device,
+                          cfg_options=args.cfg_options)

@@ -5,7 +5,6 @@ caption from the inferencer must be ``tools/test.py --dump``'s for the same
 clip and checkpoint, a gallery ranking ``RetrievalLoop``'s, and so on.
 """
 import glob
-import importlib.util
 import os
 import os.path as osp
 import pickle
@@ -19,63 +18,8 @@ from stoavlp.apis import (TextToVideoRetrievalInferencer,
                           VideoTextMatchingInferencer,
                           VideoToTextRetrievalInferencer, init_model)
 
-ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-DEMO = osp.join(ROOT, 'configs', 'stoavlp', 'demo')
-CONFIGS = dict(
-    caption=osp.join(DEMO, 'stoavlp_tiny-u8-res112_1xb16-3e_demo-caption.py'),
-    retrieval=osp.join(DEMO,
-                       'stoavlp_tiny-u8-res112_1xb16-3e_demo-retrieval.py'),
-    qa=osp.join(DEMO, 'stoavlp_tiny-u8-res112_1xb16-5e_demo-qa.py'))
-
-
-def load_tool(*path):
-    spec = importlib.util.spec_from_file_location(
-        osp.splitext(path[-1])[0] + '_tool', osp.join(ROOT, *path))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-def model_options(task, demo_root):
-    if task != 'qa':
-        return None
-    return {'model.qa_head.answer_vocab.ann_file':
-            osp.join(demo_root, 'msrvtt_qa', 'train_qa.json')}
-
-
-def loader_options(demo_root, **dataset):
-    out = {'test_dataloader.dataset.data_root': demo_root,
-           'test_dataloader.num_workers': 0,
-           'test_dataloader.persistent_workers': False}
-    out.update({f'test_dataloader.dataset.{k}': v
-                for k, v in dataset.items()})
-    return out
-
-
-@pytest.fixture(scope='module')
-def checkpoints(tmp_path_factory, demo_root):
-    """A seeded random tiny model per task, saved as its checkpoint."""
-    out = tmp_path_factory.mktemp('ckpt')
-    paths = {}
-    for i, (task, config) in enumerate(CONFIGS.items()):
-        torch.manual_seed(i)
-        model = init_model(config, cfg_options=model_options(task, demo_root))
-        paths[task] = str(out / f'{task}.pth')
-        torch.save(dict(state_dict=model.state_dict()), paths[task])
-    return paths
-
-
-def model_of(task, checkpoints, demo_root):
-    return init_model(CONFIGS[task], checkpoints[task],
-                      cfg_options=model_options(task, demo_root))
-
-
-def demo_test_videos(demo_root, num=None):
-    """Paths of the demo test split's videos (MSR-VTT 1k-A layout)."""
-    import csv
-    with open(osp.join(demo_root, 'MSRVTT_JSFUSION_test.csv')) as f:
-        ids = [row['video_id'] for row in csv.DictReader(f)]
-    return [osp.join(demo_root, 'videos', f'{v}.mp4') for v in ids][:num]
+from apis_helpers import (CONFIGS, DEMO, demo_test_videos, load_tool,
+                          loader_options, model_of)
 
 
 def test_init_model_loads_the_checkpoint_and_resolves_model_names(
