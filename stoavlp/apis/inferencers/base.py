@@ -231,6 +231,11 @@ class BaseVideoInferencer(BaseInferencer):
             return None, message
 
     # -- the run -------------------------------------------------------------
+    def preprocess(self, inputs, batch_size: int = 1, **kwargs):
+        """Inputs -> ``(indices, collated batch, errors)`` chunks (see
+        :meth:`batches`)."""
+        return self.batches(self.jobs(inputs, **kwargs), batch_size)
+
     def batches(self, jobs: Sequence[Tuple[InputType, Any]],
                 batch_size: int) -> Iterator[Tuple[List[int], dict,
                                                    Dict[int, str]]]:
@@ -262,6 +267,7 @@ class BaseVideoInferencer(BaseInferencer):
         jobs = self.jobs(inputs, **pre)
         preds: List[Any] = [None] * len(jobs)
         pictures: List[Any] = []
+        # errors come back per input, so the chunks are not the base class's
         for indices, batch, errors in self.batches(jobs, batch_size):
             for i, err in errors.items():
                 preds[i] = dict(video=_name(jobs[i][0], i), error=err)

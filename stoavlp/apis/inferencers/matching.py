@@ -17,21 +17,22 @@ class VideoTextMatchingInferencer(BaseVideoInferencer):
     See :class:`BaseVideoInferencer` for inputs, objects and errors.
     """
 
+    preprocess_kwargs = {'texts'}
+
     def __call__(self, inputs, texts: Union[Sequence[str],
                                             Sequence[Sequence[str]]],
                  return_datasamples: bool = False, batch_size: int = 1,
                  **kwargs) -> dict:
-        self._texts = texts
         return super().__call__(inputs, return_datasamples, batch_size,
-                                **kwargs)
+                                texts=texts, **kwargs)
 
     def _check_model(self) -> None:
         if not hasattr(self.model, 'match_probability'):
             raise TypeError(f'{type(self.model).__name__} is not a retrieval '
                             'model (STOAVLPRetriever)')
 
-    def jobs(self, inputs) -> List[tuple]:
-        videos, texts = list_videos(inputs), self._texts
+    def jobs(self, inputs, texts: Sequence = ()) -> List[tuple]:
+        videos = list_videos(inputs)
         if not texts:
             raise ValueError('no candidate texts')
         if all(isinstance(t, str) for t in texts):

@@ -20,22 +20,23 @@ class VideoQAInferencer(BaseVideoInferencer):
 
     See :class:`BaseVideoInferencer` for inputs, objects and errors.
     """
+    preprocess_kwargs = {'questions'}
     forward_kwargs = {'num_scores'}
 
     def __call__(self, inputs, questions: Union[str, Sequence[str]],
                  return_datasamples: bool = False, batch_size: int = 1,
                  **kwargs) -> dict:
-        self._questions = questions
         return super().__call__(inputs, return_datasamples, batch_size,
-                                **kwargs)
+                                questions=questions, **kwargs)
 
     def _check_model(self) -> None:
         if not hasattr(self.model, 'qa_head'):
             raise TypeError(f'{type(self.model).__name__} is not a QA model '
                             '(STOAVLPQuestionAnswerer)')
 
-    def jobs(self, inputs) -> List[tuple]:
-        videos, questions = list_videos(inputs), self._questions
+    def jobs(self, inputs, questions: Union[str, Sequence[str]] = ''
+             ) -> List[tuple]:
+        videos = list_videos(inputs)
         if isinstance(questions, str):
             questions = [questions] * len(videos)
         if len(questions) != len(videos):
