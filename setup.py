@@ -3,9 +3,10 @@
 ``pip install -e .`` installs the runtime requirements (version ranges: an
 existing environment's torch and compiled mmcv stay); extras follow the
 OpenMMLab convention: ``.[tests]``, ``.[optional]``, ``.[tagger]`` (spaCy's
-English model), ``.[mim]`` (the mm* packages, full mmcv) and ``.[all]``. On install, ``tools/``, ``configs/`` and
-``model-index.yml`` are also placed under ``stoavlp/.mim`` so that
-``mim train stoavlp CONFIG`` can find them.
+English model), ``.[mim]`` (the mm* packages, full mmcv), ``.[webui]``
+(Gradio, for ``demo/webui.py``) and ``.[all]``. On install, ``tools/``,
+``configs/`` and ``model-index.yml`` are also placed under ``stoavlp/.mim``
+so that ``mim train stoavlp CONFIG`` can find them.
 """
 import os
 import os.path as osp
@@ -106,10 +107,12 @@ if __name__ == '__main__':
         extras_require={
             'all': parse_requirements('requirements/mminstall.txt') +
             parse_requirements('requirements/tagger.txt') +
-            parse_requirements('requirements/optional.txt'),
+            parse_requirements('requirements/optional.txt') +
+            parse_requirements('requirements/webui.txt'),
             'tests': parse_requirements('requirements/tests.txt'),
             'optional': parse_requirements('requirements/optional.txt'),
             'tagger': parse_requirements('requirements/tagger.txt'),
             'mim': parse_requirements('requirements/mminstall.txt'),
+            'webui': parse_requirements('requirements/webui.txt'),
         },
         zip_safe=False)

@@ -11,4 +11,8 @@ bash tools/setup.sh
 # mmcv: built once (about 12 min), then reused from ~/.cache/stoavlp.
 PYTHON=.venv/bin/python bash tools/install_mmcv_full.sh
 export STOAVLP_REQUIRE_MMCV_FULL=1  # those tests may not skip here
+# the optional web demo (demo/webui.py) and its test, which may not skip here
+.venv/bin/python -m pip install -q -c requirements/constraints.txt \
+    -r requirements/webui.txt
+export STOAVLP_REQUIRE_WEBUI=1
 exec .venv/bin/python -m pytest tests -q "$@"
