@@ -1,0 +1,18 @@
+# Zero-shot DiDeMo paragraph-to-video retrieval (1k test videos, 64 text
+# tokens): the pre-trained STOA-VLP, no fine-tuning, VTC similarity with the
+# top 32 re-ranked by the pre-trained VTM head. The paper reports no
+# zero-shot numbers. Pre-training saw 32 tokens; the text encoder's 77
+# positions cover the 64 (as for fine-tuning).
+#   python tools/test.py THIS_CONFIG PRETRAIN_CHECKPOINT
+# (see stoavlp_vit-b16-u12-res224_zeroshot_msrvtt-1k-retrieval.py)
+_base_ = [
+    '../../_base_/models/stoavlp_vit-b16_retrieval.py',
+    '../../_base_/datasets/didemo_retrieval.py',
+    '../../_base_/default_runtime.py',
+]
+
+# evaluation only: no train loop (no optimizer, schedule or validation)
+train_dataloader = None
+val_dataloader = None
+test_cfg = dict(type='RetrievalLoop', stage='test')
+test_evaluator = dict(type='RetrievalRecall')
