@@ -29,11 +29,72 @@ def _has_mmcv_ops():
         return False
 
 
-pytestmark = pytest.mark.skipif(
+needs_mmcv_full = pytest.mark.skipif(
     not _has_mmcv_ops() and os.environ.get('STOAVLP_REQUIRE_MMCV_FULL') != '1',
     reason='full mmcv is not installed (bash tools/install_mmcv_full.sh)')
 
 
+def paths_of(folder, names):
+    return [str(folder / n) for n in names]
+
+
+class FrameStatsDetector:
+    """A stand-in detector without mmdet: boxes from each frame's content
+    (its brightest pixel), so a wrong frame or a wrong order shows."""
+    classes = list(CLASSES)
+
+    def __call__(self, frames, topk, score_thr):
+        out = []
+        for frame in frames:
+            gray = frame.astype(np.float32).mean(-1)
+            y, x = np.unravel_index(gray.argmax(), gray.shape)
+            boxes = np.array([[x - 8, y - 8, x + 8, y + 8],
+                              [0, 0, x + 1, y + 1]], np.float32)
+            scores = np.array([gray.max() / 255, 0.5], np.float32)
+            out.append((boxes, scores, np.array([1, 3], np.int64)))
+        return out
+
+
+def num_frames(video):
+    """Every frame: the file then holds a detection for each frame the
+    model may sample (mmaction2's test-mode ``UniformSample`` and the
+    tool's segment centres pick different frames of a 16-frame clip)."""
+    import decord
+    return len(decord.VideoReader(video))
+
+
+def test_in_process_detections_equal_the_written_files(demo_root, tmp_path):
+    """``DetectObjects`` and ``extract_objects.py`` share one detection path
+    (``stoavlp.datasets.detector``): the same detector on the same frames
+    gives the same filtered, aligned boxes (runs without full mmcv)."""
+    from stoavlp.datasets.detection_files import write_detections
+    from stoavlp.datasets.detector import detect_video
+    detector = FrameStatsDetector()
+    videos = [osp.join(demo_root, 'videos', f'video{i}.mp4') for i in (0, 1)]
+    objects = tmp_path / 'objects'
+    objects.mkdir()
+    for video in videos:
+        stem = osp.splitext(osp.basename(video))[0]
+        write_detections(str(objects / f'{stem}.npz'), detect_video(
+            detector, video, num_frames=num_frames(video)))
+    torch.manual_seed(0)
+    model = init_model(CAPTION)
+    from_files = VideoCaptionInferencer(
+        model, objects_dir=str(objects), show_progress=False)(
+            videos, return_datasamples=True)['predictions']
+    in_process = VideoCaptionInferencer(
+        model, detector=detector, show_progress=False)(
+            videos, return_datasamples=True)['predictions']
+    for a, b in zip(from_files, in_process):
+        assert a.obj_mask.sum() > 0
+        for key in ('obj_boxes', 'obj_scores', 'obj_labels', 'obj_mask'):
+            torch.testing.assert_close(a.get(key), b.get(key), rtol=0,
+                                       atol=1e-5)
+        assert a.obj_classes == b.obj_classes == ['square', 'star']
+        assert a.pred_caption == b.pred_caption
+
+
+@needs_mmcv_full
 def test_detector_path_gives_the_boxes_of_extract_objects(demo_root,
                                                           tmp_path):
     from stoavlp.testing.detector import write_tiny_detector
@@ -46,14 +107,14 @@ def test_detector_path_gives_the_boxes_of_extract_objects(demo_root,
         os.symlink(osp.join(demo_root, 'videos', name), videos / name)
     sys.path.insert(0, osp.join(ROOT, 'tools', 'data'))
     tool = importlib.import_module('extract_objects')
-    # the frames the demo model samples: 8, the segment centres
     counts = tool.main([det_config, det_ckpt, '--videos', str(videos),
-                        '--out', str(tmp_path / 'objects'),
-                        '--num-frames', '8', '--topk', '10'])
+                        '--out', str(tmp_path / 'objects'), '--num-frames',
+                        str(num_frames(paths_of(videos, names)[0])),
+                        '--topk', '10'])
     assert counts['done'] == 2
     torch.manual_seed(0)
     model = init_model(CAPTION)
-    paths = [str(videos / n) for n in names]
+    paths = paths_of(videos, names)
     from_files = VideoCaptionInferencer(
         model, objects_dir=str(tmp_path / 'objects'), show_progress=False)(
             paths, return_datasamples=True)['predictions']

@@ -226,6 +226,10 @@ class BaseVideoInferencer(BaseInferencer):
             return pipeline(item), ''
         except (BadSampleError, FileNotFoundError) as err:
             message = str(err)
+            if isinstance(err, FileNotFoundError) and self.objects_dir:
+                message = (f'{_name(video, index)}: no detection file '
+                           f'{item["objects_path"]} (objects_dir '
+                           f'{self.objects_dir})')
             print_log(f'input {index} skipped: {message}', logger='current',
                       level=30)
             return None, message
