@@ -9,7 +9,6 @@ frames, the boxes coloured by trajectory, the caption. Without
 ``--detector`` or ``--objects-dir`` the model runs without objects (no
 trajectory tokens; warned).
 """
-import argparse
 import os.path as osp
 import sys
 
@@ -20,9 +19,8 @@ except ImportError:  # run from a checkout without ``pip install -e .``
 
 
 def parse_args(argv=None):
-    from stoavlp.apis.cli import add_inference_args
-    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    add_inference_args(parser)
+    from stoavlp.apis.cli import inference_parser
+    parser = inference_parser(__doc__)
     parser.add_argument('videos', nargs='+', help='videos or folders')
     parser.add_argument('--out', help='picture of the first video (PNG)')
     parser.add_argument('--num-beams', type=int,

@@ -12,7 +12,6 @@ gallery takes milliseconds. Ranking is evaluation's: cosine similarity, the
 top ``rerank_topk`` re-scored by the VTM head. ``--out`` draws a sheet: one
 row per result with three of its frames and its score.
 """
-import argparse
 import math
 import os.path as osp
 import sys
@@ -25,9 +24,8 @@ except ImportError:  # run from a checkout without ``pip install -e .``
 
 
 def parse_args(argv=None):
-    from stoavlp.apis.cli import add_inference_args
-    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    add_inference_args(parser)
+    from stoavlp.apis.cli import inference_parser
+    parser = inference_parser(__doc__)
     parser.add_argument('--gallery', required=True, help='folder of videos')
     parser.add_argument('--query', action='append', required=True,
                         help='query text (repeat for several)')

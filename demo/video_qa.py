@@ -8,7 +8,6 @@ Prints the answer and the ``--topk`` most probable answers with their
 probabilities (over the model's answer vocabulary, or the first BPE token
 for the official first-token head).
 """
-import argparse
 import os.path as osp
 import sys
 
@@ -19,9 +18,8 @@ except ImportError:  # run from a checkout without ``pip install -e .``
 
 
 def parse_args(argv=None):
-    from stoavlp.apis.cli import add_inference_args
-    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    add_inference_args(parser)
+    from stoavlp.apis.cli import inference_parser
+    parser = inference_parser(__doc__)
     parser.add_argument('video')
     parser.add_argument('question')
     parser.add_argument('--topk', type=int, default=5)

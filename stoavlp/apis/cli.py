@@ -30,6 +30,13 @@ def add_inference_args(parser: argparse.ArgumentParser,
     return parser
 
 
+def inference_parser(doc: str) -> argparse.ArgumentParser:
+    """A parser described by ``doc``'s first line, with
+    :func:`add_inference_args`."""
+    return add_inference_args(
+        argparse.ArgumentParser(description=doc.split('\n')[0]))
+
+
 def inferencer_kwargs(args: argparse.Namespace) -> Dict:
     """Keyword arguments of an inferencer from :func:`add_inference_args`
     options (without objects: none, warned once by the inferencer)."""

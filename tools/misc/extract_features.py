@@ -17,7 +17,6 @@ joint space, ``text_embed @ video_embed.T`` being the model's similarity
 (before VTM re-ranking). Text ids of a dataset are ``<video_id>#<n>``, the
 n-th caption of the video, as ``tools/test.py --dump`` names them.
 """
-import argparse
 import os
 import os.path as osp
 import sys
@@ -32,9 +31,8 @@ except ImportError:  # run from a checkout without ``pip install -e .``
 
 
 def parse_args(argv=None):
-    from stoavlp.apis.cli import add_inference_args
-    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    add_inference_args(parser)
+    from stoavlp.apis.cli import inference_parser
+    parser = inference_parser(__doc__)
     src = parser.add_mutually_exclusive_group(required=True)
     src.add_argument('--dataset-config',
                      help="a config whose test_dataloader dataset is encoded")
