@@ -151,7 +151,7 @@ def test_an_unusable_upload_is_an_error_in_the_page(served, tmp_path):
     from gradio_client.exceptions import AppError
     video = tmp_path / 'no_objects.mp4'  # no detection file of that name
     os.symlink(served['videos'][0], video)
-    with pytest.raises(AppError, match='Detection file not found'):
+    with pytest.raises(AppError, match='no detection file'):
         served['client'].predict(handle_file(str(video)),
                                  api_name='/caption')
 

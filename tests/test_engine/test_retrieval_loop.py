@@ -1,4 +1,6 @@
 """RetrievalLoop's merging of per-rank features (sampler padding)."""
+from functools import partial
+
 import torch
 
 from stoavlp.engine.runner import merge_features
@@ -57,6 +59,7 @@ def test_query_results_name_queries_ground_truth_and_top_candidates():
                  text_to_video=torch.tensor([0, 0, 1, 2, 2]),
                  video_sample_idx=torch.tensor([0, 1, 2]))
     model = SimpleNamespace(rerank_topk=0, chunk_size=2)
+    model.rank = partial(STOAVLPRetriever.rank, model)
     ranks = STOAVLPRetriever.predict_all(model, feats, keep_topk=2)
     t2v, v2t = query_results(ranks, feats, _Dataset())
     sims = texts @ videos.T

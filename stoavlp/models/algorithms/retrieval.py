@@ -220,7 +220,7 @@ class STOAVLPRetriever(VideoTextModel):
         v2t = self.rank(feats, True, video_to_texts, keep_topk)
         out = dict(t2v_ranks=t2v['ranks'], v2t_ranks=v2t['ranks'])
         for name, result in (('t2v', t2v), ('v2t', v2t)):
-            if 'topk_indices' in result:
+            if self.rerank_topk or keep_topk:
                 out[f'{name}_topk_indices'] = result['topk_indices']
                 out[f'{name}_topk_scores'] = result['topk_scores']
         return out
