@@ -110,7 +110,7 @@ def test_detector_path_gives_the_boxes_of_extract_objects(demo_root,
     counts = tool.main([det_config, det_ckpt, '--videos', str(videos),
                         '--out', str(tmp_path / 'objects'), '--num-frames',
                         str(num_frames(paths_of(videos, names)[0])),
-                        '--topk', '10'])
+                        '--topk', '10', '--batch-size', '1'])
     assert counts['done'] == 2
     torch.manual_seed(0)
     model = init_model(CAPTION)
@@ -119,7 +119,9 @@ def test_detector_path_gives_the_boxes_of_extract_objects(demo_root,
         model, objects_dir=str(tmp_path / 'objects'), show_progress=False)(
             paths, return_datasamples=True)['predictions']
     in_process = VideoCaptionInferencer(
-        model, detector=dict(config=det_config, checkpoint=det_ckpt),
+        # one frame a forward on both sides: the same computation per frame
+        model, detector=dict(config=det_config, checkpoint=det_ckpt,
+                             batch_size=1),
         show_progress=False)(paths, return_datasamples=True)['predictions']
     for a, b in zip(from_files, in_process):
         assert a.obj_mask.any()  # a random detector still finds boxes

@@ -95,7 +95,8 @@ class BaseVideoInferencer(BaseInferencer):
         weights (str, optional): Checkpoint (with a config).
         device (str): Defaults to ``'cpu'``.
         detector (dict | FrameDetector, optional): ``dict(config=...,
-            checkpoint=...)`` or a built detector.
+            checkpoint=..., device=..., batch_size=12)`` (frames per
+            detector forward) or a built detector.
         objects_dir (str, optional): Detection files folder.
         video_root (str, optional): Where video paths are relative to for
             ``objects_dir``.
@@ -156,10 +157,14 @@ class BaseVideoInferencer(BaseInferencer):
             if kind == 'LoadObjectDetections':
                 if self.detector is not None:
                     if isinstance(self.detector, dict):
-                        self.detector = DetectObjects(self.detector).detector
+                        detector = dict(self.detector)
+                        self.detect_batch = detector.pop('batch_size', 12)
+                        self.detector = DetectObjects(detector).detector
                     cfg.pop('type')
                     cfg.pop('on_missing', None)
-                    transforms.append(DetectObjects(self.detector, **cfg))
+                    transforms.append(DetectObjects(
+                        self.detector, batch_size=getattr(
+                            self, 'detect_batch', 12), **cfg))
                     continue
                 if self.objects_dir is None:
                     cfg['on_missing'] = 'empty'
