@@ -18,6 +18,9 @@ from mmengine.logging import MMLogger
 
 from .bad_samples import BadSampleError, GuardedPipeline
 
+# the video containers stoavlp finds in folders and strips from names
+VIDEO_EXTS = ('.mp4', '.avi', '.mkv', '.webm', '.mov', '.m4v')
+
 
 class AnnotationError(ValueError):
     """A malformed annotation file; names the file and line (or entry)."""
@@ -164,8 +167,8 @@ class BaseVideoTextDataset(BaseDataset):
 
     def objects_path(self, name: str) -> str:
         """Detection file mirroring the video ``name`` (extension dropped)."""
-        stem = osp.splitext(name)[0] if osp.splitext(name)[1] in (
-            '.mp4', '.avi', '.mkv', '.webm', '.mov', '.m4v') else name
+        stem = osp.splitext(name)[0] if osp.splitext(name)[1] in \
+            VIDEO_EXTS else name
         return osp.join(self.data_prefix['objects'], stem + self.objects_ext)
 
     def make_item(self, video_id: str, text: Any, video_name: str = None,

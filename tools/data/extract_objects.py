@@ -52,11 +52,11 @@ except ImportError:  # run from a checkout without ``pip install -e .``
     sys.path.insert(0, osp.abspath(osp.join(osp.dirname(__file__), '..',
                                             '..')))
 
+from stoavlp.datasets.base import VIDEO_EXTS  # noqa: E402
 from stoavlp.datasets.detection_files import write_detections  # noqa: E402
 from stoavlp.datasets.detector import (MMCV_FULL_HINT,  # noqa: E402,F401
                                        FrameDetector, detect_video)
 
-VIDEO_EXTS = ('.mp4', '.avi', '.mkv', '.webm', '.mov', '.m4v')
 logger = logging.getLogger('extract_objects')
 
 

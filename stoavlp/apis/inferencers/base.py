@@ -15,9 +15,9 @@ from mmengine.dataset import pseudo_collate
 from mmengine.infer import BaseInferencer
 from mmengine.logging import print_log
 
+from stoavlp.datasets.base import VIDEO_EXTS
 from ..model import init_model
 
-VIDEO_EXTS = ('.mp4', '.avi', '.mkv', '.webm', '.mov', '.m4v')
 # decoders a frames-array input replaces (mmaction2's *Init/*Decode pairs)
 _INIT = ('DecordInit', 'PyAVInit', 'OpenCVInit', 'PIMSInit')
 _DECODE = ('DecordDecode', 'PyAVDecode', 'OpenCVDecode', 'PIMSDecode')
@@ -45,6 +45,18 @@ def list_videos(inputs: Union[InputType, Sequence[InputType]]) -> list:
         else:
             out.append(item)
     return out
+
+
+def per_video(values, videos: Sequence, what: str,
+              is_one=lambda v: isinstance(v, str)) -> list:
+    """``values`` for each of ``videos``: one value (``is_one(values)``)
+    repeated for every video, or one per video (checked)."""
+    if is_one(values):
+        return [values] * len(videos)
+    if len(values) != len(videos):
+        raise ValueError(f'{len(values)} {what} for {len(videos)} videos: '
+                         'give one, or one per video')
+    return list(values)
 
 
 def dataset_pipeline_cfg(cfg) -> Tuple[list, dict]:
@@ -131,7 +143,7 @@ class BaseVideoInferencer(BaseInferencer):
         self.objects_dir, self.video_root = objects_dir, video_root
         self.num_workers, self.show_progress = num_workers, show_progress
         pipeline_cfg, self.dataset_cfg = dataset_pipeline_cfg(self.cfg)
-        self.detector = detector
+        self.detector, self.detect_batch = _build_detector(detector)
         self.pipeline = self._init_pipeline(pipeline_cfg)
         self.array_pipeline = self._init_pipeline(pipeline_cfg, arrays=True)
         self.collate_fn = pseudo_collate
@@ -156,15 +168,10 @@ class BaseVideoInferencer(BaseInferencer):
                 cfg = dict(type='ArrayDecode')
             if kind == 'LoadObjectDetections':
                 if self.detector is not None:
-                    if isinstance(self.detector, dict):
-                        detector = dict(self.detector)
-                        self.detect_batch = detector.pop('batch_size', 12)
-                        self.detector = DetectObjects(detector).detector
                     cfg.pop('type')
                     cfg.pop('on_missing', None)
                     transforms.append(DetectObjects(
-                        self.detector, batch_size=getattr(
-                            self, 'detect_batch', 12), **cfg))
+                        self.detector, batch_size=self.detect_batch, **cfg))
                     continue
                 if self.objects_dir is None:
                     cfg['on_missing'] = 'empty'
@@ -254,7 +261,7 @@ class BaseVideoInferencer(BaseInferencer):
         loader = DataLoader(_Jobs(self, jobs), batch_size=batch_size,
                             num_workers=self.num_workers,
                             collate_fn=lambda rows: rows)
-        for rows in _progress(loader, self.show_progress, len(jobs)):
+        for rows in _progress(loader, self.show_progress):
             good = [(i, item) for i, item, _ in rows if item is not None]
             errors = {i: err for i, item, err in rows if item is None}
             batch = self.collate_fn([item for _, item in good]) \
@@ -352,6 +359,19 @@ class BaseVideoInferencer(BaseInferencer):
         return pseudo_collate
 
 
+def _build_detector(detector) -> Tuple[Any, int]:
+    """``(detector object or None, frames per forward)`` of the
+    ``detector`` argument: a built detector, or ``dict(config=...,
+    checkpoint=..., device=..., batch_size=12)`` built once here for both
+    pipelines."""
+    if not isinstance(detector, dict):
+        return detector, 12
+    from stoavlp.datasets.transforms import DetectObjects
+    detector = dict(detector)
+    batch_size = detector.pop('batch_size', 12)
+    return DetectObjects(detector).detector, batch_size
+
+
 class _Jobs(torch.utils.data.Dataset):
     """The pipeline over ``(video, text)`` jobs, one item a job."""
 
@@ -375,7 +395,7 @@ def _name(video: InputType, index: int) -> str:
     return f'<frames input {index}>'
 
 
-def _progress(loader, show: bool, total: int):
+def _progress(loader, show: bool):
     if not show:
         return loader
     from tqdm import tqdm

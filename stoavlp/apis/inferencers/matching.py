@@ -2,7 +2,7 @@
 scores."""
 from typing import List, Sequence, Union
 
-from .base import BaseVideoInferencer, list_videos
+from .base import BaseVideoInferencer, list_videos, per_video
 
 
 class VideoTextMatchingInferencer(BaseVideoInferencer):
@@ -35,12 +35,8 @@ class VideoTextMatchingInferencer(BaseVideoInferencer):
         videos = list_videos(inputs)
         if not texts:
             raise ValueError('no candidate texts')
-        if all(isinstance(t, str) for t in texts):
-            texts = [list(texts)] * len(videos)
-        if len(texts) != len(videos):
-            raise ValueError(f'{len(texts)} candidate lists for '
-                             f'{len(videos)} videos: give one, or one per '
-                             'video')
+        texts = per_video(texts, videos, 'candidate lists',
+                          is_one=lambda v: all(isinstance(t, str) for t in v))
         return [(video, list(t)) for video, t in zip(videos, texts)]
 
     def pred_to_dict(self, sample) -> dict:

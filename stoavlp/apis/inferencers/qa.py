@@ -1,7 +1,7 @@
 """Open-ended video QA: video + question -> answer."""
 from typing import List, Sequence, Union
 
-from .base import BaseVideoInferencer, list_videos
+from .base import BaseVideoInferencer, list_videos, per_video
 
 
 class VideoQAInferencer(BaseVideoInferencer):
@@ -37,12 +37,8 @@ class VideoQAInferencer(BaseVideoInferencer):
     def jobs(self, inputs, questions: Union[str, Sequence[str]] = ''
              ) -> List[tuple]:
         videos = list_videos(inputs)
-        if isinstance(questions, str):
-            questions = [questions] * len(videos)
-        if len(questions) != len(videos):
-            raise ValueError(f'{len(questions)} questions for {len(videos)} '
-                             'videos: give one, or one per video')
-        return list(zip(videos, questions))  # the question is the text
+        # the question is the item's text
+        return list(zip(videos, per_video(questions, videos, 'questions')))
 
     def forward(self, batch: dict, num_scores: int = 5) -> list:
         return super().forward(batch, num_scores=num_scores)

@@ -13,7 +13,7 @@ from typing import Dict, List, Optional, Sequence
 import numpy as np
 import torch
 
-from .base import BaseVideoInferencer, list_videos
+from .base import BaseVideoInferencer, _name, list_videos
 from .gallery import VideoFeatureCache, model_fingerprint
 
 
@@ -227,7 +227,6 @@ class VideoToTextRetrievalInferencer(_RetrievalInferencer):
         return dict(predictions=preds)
 
 
-@torch.no_grad()
 def encode_dataset(model: torch.nn.Module, dataset, batch_size: int = 8,
                    workers: int = 0, show_progress: bool = True) -> Dict:
     """``RetrievalLoop``'s features of every video and text of a test-mode
@@ -236,22 +235,12 @@ def encode_dataset(model: torch.nn.Module, dataset, batch_size: int = 8,
     from mmengine.dataset import pseudo_collate
     from torch.utils.data import DataLoader
 
-    from stoavlp.engine.runner.retrieval_loop import merge_features
+    from stoavlp.engine.runner.retrieval_loop import (batch_features,
+                                                      merge_features)
     loader = DataLoader(dataset, batch_size=batch_size, num_workers=workers,
                         collate_fn=pseudo_collate)
     if show_progress:
         from tqdm import tqdm
         loader = tqdm(loader, desc='encoding videos', unit='batch')
-    parts = []
-    for batch in loader:
-        data = model.data_preprocessor(batch, False)
-        feats = {k: v.cpu() for k, v in model(
-            data['inputs'], data['data_samples'], mode='tensor').items()}
-        feats['sample_idx'] = torch.tensor(
-            [s.metainfo['sample_idx'] for s in data['data_samples']])
-        parts.append(feats)
+    parts = [batch_features(model, batch) for batch in loader]
     return merge_features([parts], len(dataset))
-
-
-def _name(video, index: int) -> str:
-    return video if isinstance(video, str) else f'<frames input {index}>'
