@@ -67,12 +67,7 @@ def add_query(model, dataset, feats: dict, text: str) -> int:
     device = next(model.parameters()).device
     ids = torch.as_tensor(tokens['token_ids']).view(1, -1).to(device)
     mask = torch.as_tensor(tokens['attention_mask']).view(1, -1).to(device)
-    encoded = model.encode_text(ids, mask)
-    new = dict(text_embed=torch.nn.functional.normalize(
-        encoded['text_feature'], dim=-1), text_keep=mask.bool(),
-               text_eot=encoded['eot_index'],
-               text_tokens=encoded['token_features'])
-    for key, value in new.items():
+    for key, value in model.text_features(ids, mask).items():
         if key in feats:
             feats[key] = torch.cat([feats[key], value.cpu()])
     return len(feats['text_embed']) - 1

@@ -90,17 +90,24 @@ class RetrievalLoop(BaseLoop):
         runner.call_hook(f'after_{stage}')
         return metrics
 
-    @torch.no_grad()
     def _features(self, data_batch: dict) -> Dict:
-        model = getattr(self.runner.model, 'module', self.runner.model)
-        data = model.data_preprocessor(data_batch, False)
-        with autocast(self.amp, _device(model)):
-            feats = model(data['inputs'], data['data_samples'],
-                          mode='tensor')
-        feats = {k: v.cpu() for k, v in feats.items()}
-        feats['sample_idx'] = torch.tensor(
-            [s.metainfo['sample_idx'] for s in data['data_samples']])
-        return feats
+        return batch_features(
+            getattr(self.runner.model, 'module', self.runner.model),
+            data_batch, self.amp)
+
+
+@torch.no_grad()
+def batch_features(model: torch.nn.Module, data_batch: dict,
+                   amp: Optional[str] = None) -> Dict:
+    """``mode='tensor'`` features of one collated batch on the CPU, with
+    each video's ``sample_idx`` (what :func:`merge_features` orders by)."""
+    data = model.data_preprocessor(data_batch, False)
+    with autocast(amp, _device(model)):
+        feats = model(data['inputs'], data['data_samples'], mode='tensor')
+    feats = {k: v.cpu() for k, v in feats.items()}
+    feats['sample_idx'] = torch.tensor(
+        [s.metainfo['sample_idx'] for s in data['data_samples']])
+    return feats
 
 
 def _device(model: torch.nn.Module) -> str:
@@ -195,4 +202,3 @@ def query_results(ranks: Dict, feats: Dict,
             item['topk_scores'] = ranks['v2t_topk_scores'][v].tolist()
         v2t.append(item)
     return t2v, v2t
-
