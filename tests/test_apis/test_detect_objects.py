@@ -14,6 +14,8 @@ import pytest
 import torch
 
 from stoavlp.apis import VideoCaptionInferencer, init_model
+from stoavlp.testing.detector import (MMCV_FULL_SKIP_REASON,
+                                      mmcv_full_missing)
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 CAPTION = osp.join(ROOT, 'configs', 'stoavlp', 'demo',
@@ -21,17 +23,8 @@ CAPTION = osp.join(ROOT, 'configs', 'stoavlp', 'demo',
 CLASSES = ('circle', 'square', 'triangle', 'star', 'person')
 
 
-def _has_mmcv_ops():
-    try:
-        import mmcv.ops  # noqa: F401
-        return True
-    except ImportError:
-        return False
-
-
-needs_mmcv_full = pytest.mark.skipif(
-    not _has_mmcv_ops() and os.environ.get('STOAVLP_REQUIRE_MMCV_FULL') != '1',
-    reason='full mmcv is not installed (bash tools/install_mmcv_full.sh)')
+needs_mmcv_full = pytest.mark.skipif(mmcv_full_missing(),
+                                     reason=MMCV_FULL_SKIP_REASON)
 
 
 def paths_of(folder, names):

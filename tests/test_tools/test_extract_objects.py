@@ -16,6 +16,8 @@ import pytest
 
 from stoavlp.datasets.detection_files import (read_detections,
                                               uniform_frame_inds)
+from stoavlp.testing.detector import (MMCV_FULL_SKIP_REASON,
+                                      mmcv_full_missing)
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 CLASSES = ('person', 'bicycle', 'car', 'dog', 'kite')
@@ -29,17 +31,8 @@ def _load_tool():
     return importlib.import_module('extract_objects')
 
 
-def _has_mmcv_ops():
-    try:
-        import mmcv.ops  # noqa: F401
-        return True
-    except ImportError:
-        return False
-
-
-needs_mmcv_full = pytest.mark.skipif(
-    not _has_mmcv_ops() and os.environ.get('STOAVLP_REQUIRE_MMCV_FULL') != '1',
-    reason='full mmcv is not installed (bash tools/install_mmcv_full.sh)')
+needs_mmcv_full = pytest.mark.skipif(mmcv_full_missing(),
+                                     reason=MMCV_FULL_SKIP_REASON)
 
 
 @pytest.fixture(scope='module')
