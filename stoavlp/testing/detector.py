@@ -98,6 +98,7 @@ def write_tiny_detector(out_dir: str, classes: Sequence[str],
     from mmengine.registry import DefaultScope
 
     cfg = Config(tiny_detector_config(classes))
+    os.makedirs(out_dir, exist_ok=True)
     config_path = osp.join(out_dir, 'tiny_retinanet.py')
     cfg.dump(config_path)
     from mmdet.registry import MODELS
