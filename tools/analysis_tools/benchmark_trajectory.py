@@ -17,6 +17,7 @@ import torch
 
 from stoavlp.models.necks import TrajectoryEncoder
 from stoavlp.testing import synthetic_batch
+from stoavlp.testing.references import dense_trajectory_tokens
 
 
 def parse_args():
@@ -53,7 +54,7 @@ def main():
             lambda: encoder(patches, boxes, labels, mask,
                             (224, 224))['trajectory_tokens'], args.repeat)
         t_dense, dense = timed(
-            lambda: encoder.forward_dense(objects, labels, mask),
+            lambda: dense_trajectory_tokens(encoder, objects, labels, mask),
             args.repeat)
         # the packed time includes RoIAlign + box MLPs; time them alone too
         t_boxes, _ = timed(

@@ -92,23 +92,6 @@ class CLIPTextEncoder(BaseModule):
         """C, the token width."""
         return self.transformer.width
 
-    def blocks(self, start: int, stop: int) -> nn.ModuleList:
-        """Blocks ``start:stop`` (0-indexed), e.g. ``blocks(0, 6)`` for the
-        fusion encoder's initialisation.
-
-        Args:
-            start (int): First block index.
-            stop (int): One past the last block index.
-
-        Returns:
-            nn.ModuleList: The blocks themselves (not copies).
-        """
-        depth = len(self.transformer.resblocks)
-        if not 0 <= start < stop <= depth:
-            raise ValueError(f'need 0 <= start < stop <= {depth}, got '
-                             f'{start}, {stop}')
-        return self.transformer.resblocks[start:stop]
-
     def init_weights(self) -> None:
         """Apply ``init_cfg``, then load ``pretrained`` CLIP weights."""
         first_call = not self.is_init
@@ -157,8 +140,6 @@ class CLIPTextEncoder(BaseModule):
             - ``text_feature``: ``(B, D)`` the EOT position's feature
               (= open_clip ``encode_text``).
             - ``eot_index``: ``(B,)`` that position.
-            - ``hidden``: ``(B, L, C)`` last block output before
-              ``ln_final``.
         """
         length = token_ids.shape[1]
         if length > self.context_length:
@@ -174,8 +155,7 @@ class CLIPTextEncoder(BaseModule):
         return dict(
             token_features=token_features,  # (B, L, D)
             text_feature=token_features[batch_index, eot_index],  # (B, D)
-            eot_index=eot_index,
-            hidden=hidden)
+            eot_index=eot_index)
 
     def forward_step(self, token_ids: torch.Tensor, position: int,
                      caches: List[dict]) -> torch.Tensor:
@@ -202,4 +182,3 @@ class CLIPTextEncoder(BaseModule):
         # No mask: the only keys are this and earlier positions.
         hidden = self.transformer(x, None, caches)
         return self.ln_final(hidden) @ self.text_projection
-

@@ -201,8 +201,7 @@ class CLIPVideoEncoder(BaseModule):
             - ``layer_tokens`` (dict[int, torch.Tensor]): for each of
               ``feature_layers``, the output of that (1-indexed) block,
               ``(B, T, 1 + G*G, C)``: CLS first, then the patches in
-              row-major grid order.
-            - ``grid_size`` (int): G.
+              row-major grid order (G is :attr:`grid_size`).
         """
         if video.dim() != 5 or video.shape[2] != 3:
             raise ValueError('video must be (B, T, 3, H, W), got '
@@ -231,5 +230,4 @@ class CLIPVideoEncoder(BaseModule):
         return dict(
             frame_features=frame_features,
             video_feature=frame_features.mean(dim=1),  # (B, D)
-            layer_tokens=layer_tokens,
-            grid_size=self.grid_size)
+            layer_tokens=layer_tokens)

@@ -57,8 +57,9 @@ class TrajectoryEncoder(TopBlocksEncoder):
 
     Only visible boxes are computed: trajectories are packed into sequences
     as long as their longest member (at most T + 1 with one box per class
-    and frame) instead of N dense sequences of ``T * K + 1`` masked tokens.
-    :meth:`forward_dense` is that dense reference.
+    and frame) instead of N dense sequences of ``T * K + 1`` masked tokens
+    (the official computation; tests and benchmarks compare against it,
+    :func:`stoavlp.testing.references.dense_trajectory_tokens`).
 
     Args:
         width (int): C. Defaults to 768.
@@ -208,22 +209,3 @@ class TrajectoryEncoder(TopBlocksEncoder):
         return dict(trajectory_tokens=traj.view(b, n, -1),
                     trajectory_mask=traj_mask.view(b, n),
                     object_tokens=objects, object_mask=box_mask)
-
-    def forward_dense(self, object_tokens: torch.Tensor, labels: torch.Tensor,
-                      box_mask: torch.Tensor) -> torch.Tensor:
-        """Reference: N dense masked sequences of ``T * K + 1`` tokens per
-        clip, as the official code computes them. ``(B, N, D)``, zeros for
-        absent classes."""
-        b, t, k, c = object_tokens.shape
-        n = self.num_trajectories
-        tokens = (object_tokens + self.frame_position[:t, None]).reshape(
-            b, 1, t * k, c).expand(b, n, t * k, c)
-        classes = torch.arange(n, device=labels.device)
-        member = (box_mask.bool() & (labels >= 0)).reshape(b, 1, t * k) & (
-            labels.reshape(b, 1, t * k) == classes[None, :, None])
-        cls = self.cls_token.to(tokens.dtype).expand(b, n, 1, c)
-        sequences = torch.cat([cls, tokens], 2).reshape(b * n, 1 + t * k, c)
-        keep = torch.cat([member.new_ones(b, n, 1), member], 2)
-        encoded = self.encode_sequences(sequences, keep.reshape(b * n, -1))
-        present = member.any(-1).reshape(b * n, 1)
-        return (encoded * present).view(b, n, -1)

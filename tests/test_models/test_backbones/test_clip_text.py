@@ -6,6 +6,7 @@ import torch
 from stoavlp.models.backbones import CLIPTextEncoder
 from stoavlp.registry import MODELS
 from stoavlp.testing import random_open_clip
+from stoavlp.testing.references import text_blocks, text_hidden
 
 EOT, SOT = 49407, 49406
 CFG = dict(context_length=16, width=32, layers=2, heads=2, embed_dim=24)
@@ -56,20 +57,20 @@ def test_matches_open_clip(reference):
     ids, mask = texts([3, 9, 16])
     with torch.no_grad():
         out = encoder(ids, mask)
+        hidden = text_hidden(encoder, ids)
         expected = ref.encode_text(ids)
         # Per-token reference: open_clip's tower without the pooling.
         x = ref.token_embedding(ids) + ref.positional_embedding
         x = ref.ln_final(ref.transformer(x, attn_mask=ref.attn_mask))
         expected_tokens = x @ ref.text_projection
-    assert set(out) == {'token_features', 'text_feature', 'eot_index',
-                        'hidden'}
+    assert set(out) == {'token_features', 'text_feature', 'eot_index'}
     assert out['token_features'].shape == (3, 16, 24)
-    assert out['hidden'].shape == (3, 16, 32)
+    assert hidden.shape == (3, 16, 32)
     assert out['eot_index'].tolist() == [2, 8, 15]
     assert torch.equal(out['eot_index'], ids.argmax(-1))
     assert rel_err(out['text_feature'], expected) <= 1e-5
     assert rel_err(out['token_features'], expected_tokens) <= 1e-5
-    torch.testing.assert_close(encoder.ln_final(out['hidden'])
+    torch.testing.assert_close(encoder.ln_final(hidden)
                                @ encoder.text_projection,
                                out['token_features'])
 
@@ -129,11 +130,11 @@ def test_gradients_reach_every_parameter():
 
 def test_blocks_and_attributes():
     encoder = CLIPTextEncoder(**CFG)
-    first = encoder.blocks(0, 1)
+    first = text_blocks(encoder, 0, 1)
     assert len(first) == 1 and first[0] is encoder.transformer.resblocks[0]
-    assert len(encoder.blocks(0, 2)) == 2
+    assert len(text_blocks(encoder, 0, 2)) == 2
     with pytest.raises(ValueError, match='start < stop'):
-        encoder.blocks(0, 3)
+        text_blocks(encoder, 0, 3)
     assert (encoder.width, encoder.embed_dim, encoder.vocab_size) == (
         32, 24, 49408)
     # The causal mask is rebuilt, not saved in checkpoints.

@@ -70,9 +70,8 @@ def test_matches_open_clip_per_frame(reference):
         frames = clip.flatten(0, 1)
         expected = ref.encode_image(frames).view(2, 3, -1)
         block_outputs = open_clip_block_outputs(ref.visual, frames)
-    assert set(out) == {'frame_features', 'video_feature', 'layer_tokens',
-                        'grid_size'}
-    assert out['grid_size'] == encoder.grid_size == 4
+    assert set(out) == {'frame_features', 'video_feature', 'layer_tokens'}
+    assert encoder.grid_size == 4
     assert out['frame_features'].shape == (2, 3, 24)
     assert rel_err(out['frame_features'], expected) <= 1e-5
     torch.testing.assert_close(out['video_feature'],
@@ -142,7 +141,7 @@ def test_positional_embedding_resized_on_load(reference):
     assert pos.shape == (1 + 36, 64)
     torch.testing.assert_close(pos[0], ref.visual.positional_embedding[0])
     out = encoder(video(1, 2, size=48))
-    assert out['grid_size'] == 6
+    assert encoder.grid_size == 6
     assert out['layer_tokens'][1].shape == (1, 2, 37, 64)
 
 

@@ -7,6 +7,7 @@ import torch
 
 from stoavlp.registry import MODELS
 from stoavlp.models.necks.trajectory_encoder import build_roi_align
+from stoavlp.testing.references import dense_trajectory_tokens
 
 W, T, K, N, GRID, IMG = 32, 4, 4, 3, 4, 32
 
@@ -113,7 +114,8 @@ def test_packed_trajectories_equal_dense_reference(seed):
     encoder = build()
     patches, boxes, labels, mask = random_inputs(seed)
     out = encoder(patches, boxes, labels, mask, (IMG, IMG))
-    dense = encoder.forward_dense(out['object_tokens'], labels, mask)
+    dense = dense_trajectory_tokens(encoder, out['object_tokens'], labels,
+                                    mask)
     torch.testing.assert_close(out['trajectory_tokens'], dense, atol=1e-5,
                                rtol=1e-5)
     present = torch.stack([((labels == n) & mask).flatten(1).any(1)
