@@ -43,6 +43,10 @@ segment-type embeddings, the heads and the VTC temperature). open_clip
 models trained with GELU need ``act='gelu'`` in the config's backbones.
 """
 import os.path as osp
+import sys
+
+sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
+from converter_cli import converter_main  # noqa: E402
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 DEFAULT_CONFIG = osp.join(
@@ -51,8 +55,7 @@ DEFAULT_CONFIG = osp.join(
 
 
 def main(argv=None):
-    from stoavlp.models.utils.converters import (clip_to_stoavlp,
-                                                 converter_main)
+    from stoavlp.models.utils.converters import clip_to_stoavlp
     return converter_main(argv, __doc__, 'CLIP checkpoint (.pt/.pth/.bin)',
                           clip_to_stoavlp, DEFAULT_CONFIG,
                           osp.basename(__file__))

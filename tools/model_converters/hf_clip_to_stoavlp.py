@@ -35,6 +35,10 @@ DST is ``{'state_dict', 'meta'}``, written atomically, for ``load_from``
 (see clip_to_stoavlp.py for the command).
 """
 import os.path as osp
+import sys
+
+sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
+from converter_cli import converter_main  # noqa: E402
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 DEFAULT_CONFIG = osp.join(
@@ -51,7 +55,6 @@ def convert(src_dir, config, seed):
 
 
 def main(argv=None):
-    from stoavlp.models.utils.converters import converter_main
     return converter_main(argv, __doc__, 'transformers CLIPModel directory',
                           convert, DEFAULT_CONFIG, osp.basename(__file__))
 

@@ -72,8 +72,8 @@ Official tensors left unmapped (and why):
 
 stoavlp tensors the release has no counterpart for keep the model's own
 initialisation: fusion_encoder.type_embedding (zeros),
-action_encoder.frame_position (set to zeros), fusion_encoder.ln_final (weight 1,
-bias 0: the official fusion encoder has no final LayerNorm).
+action_encoder.frame_position (set to zeros), fusion_encoder.ln_final
+(weight 1, bias 0: the official fusion encoder has no final LayerNorm).
 
 The weights map one to one, but some computations differ (docs/model.md):
 the official objects come from ViT block 11 and actions from block 10, with
@@ -86,8 +86,12 @@ naming both shapes. Details: docs/model_converters.md.
 """
 import os.path as osp
 import re
+import sys
 
 import torch
+
+sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
+from converter_cli import converter_main  # noqa: E402
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 DEFAULT_CONFIG = osp.join(
@@ -327,7 +331,6 @@ def official_to_stoavlp(src: str, config, seed: int = 0):
 
 
 def main(argv=None):
-    from stoavlp.models.utils.converters import converter_main
     return converter_main(argv, __doc__, 'official pytorch_model.bin',
                           official_to_stoavlp, DEFAULT_CONFIG,
                           osp.basename(__file__))

@@ -12,13 +12,13 @@
 - :func:`build_initialised`, :class:`ConversionReport` and
   :func:`save_converted` are shared with the official-release converter
   (``tools/model_converters/official_to_stoavlp.py``, which holds the
-  official name map).
+  official name map). The command line of the converters is
+  ``tools/model_converters/converter_cli.py``.
 
 A conversion gives a full state dict of the config's model, saved as
 ``{'state_dict', 'meta'}`` for ``load_from``, and a report naming the source
 tensors not used and the stoavlp tensors not filled from the source.
 """
-import argparse
 import copy
 import logging
 import os
@@ -159,9 +159,8 @@ def build_initialised(config: ConfigLike, pretrained: Optional[str],
     """The config's model after ``init_weights()``, with ``pretrained`` (a
     CLIP path, or None for no CLIP) given to both backbones; random parts
     drawn from ``seed`` without touching the global random state."""
+    import stoavlp.models  # noqa: F401  (registers every model part)
     from stoavlp.registry import MODELS
-    from stoavlp.utils import register_all_modules
-    register_all_modules(init_default_scope=False)
     cfg = _model_cfg(config)
     for part in ('video_encoder', 'text_encoder'):
         if pretrained is not None or 'pretrained' in cfg[part]:
@@ -310,35 +309,3 @@ def save_converted(state_dict: StateDict, dst: str,
     finally:
         if osp.exists(tmp):
             os.remove(tmp)
-
-
-def converter_main(argv: Optional[List[str]], doc: str, src_help: str,
-                   convert, default_config: str, tool: str
-                   ) -> ConversionReport:
-    """The command line all converters share: ``SRC DST [--config]
-    [--seed]``; converts, writes DST, prints the report. Errors exit with a
-    message naming the file or tensor.
-
-    Args:
-        convert: ``(src, config, seed) -> (state_dict, ConversionReport)``.
-    """
-    parser = argparse.ArgumentParser(
-        prog=tool, description=doc,
-        formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument('src', help=src_help)
-    parser.add_argument('dst', help='stoavlp checkpoint to write (.pth)')
-    parser.add_argument('--config', default=default_config,
-                        help='stoavlp config whose model is filled '
-                        '(default: %(default)s)')
-    parser.add_argument('--seed', type=int, default=0,
-                        help='random initialisation of the parts the source '
-                        'has no weights for (default: 0)')
-    args = parser.parse_args(argv)
-    try:
-        state, report = convert(args.src, args.config, args.seed)
-        save_converted(state, args.dst, report)
-    except (FileNotFoundError, ValueError) as err:
-        raise SystemExit(f'{tool}: error: {err}')
-    print(report.format())
-    print(f'Saved {args.dst}')
-    return report
