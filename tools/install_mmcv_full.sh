@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Build and install full mmcv 2.1.0 (compiled ops: RoIAlign, nms, ...) into
 # the active Python environment. Needed only for mmdet detectors
-# (tools/data/extract_objects.py) and mmcv's RoIAlign; everything else works
-# with mmcv-lite.
+# (tools/data/extract_objects.py) and roi_layer=dict(type='MMCVRoIAlign');
+# everything else works with mmcv-lite.
 #
 #   source .venv/bin/activate && bash tools/install_mmcv_full.sh
 #

@@ -40,7 +40,8 @@ def timed(fn, repeat):
 def main():
     args = parse_args()
     torch.manual_seed(0)
-    encoder = TrajectoryEncoder(roi_backend='torchvision').eval()
+    encoder = TrajectoryEncoder(
+        roi_layer=dict(type='TorchvisionRoIAlign')).eval()
     patches = torch.randn(args.batch, 12, 196, 768)
     _, samples = synthetic_batch(args.batch, frames=12, objects=10,
                                  classes=args.classes, size=224,

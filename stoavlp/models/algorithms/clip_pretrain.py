@@ -52,7 +52,8 @@ class CLIPPretrainer(VideoTextModel):
         self.region_word_loss = MODELS.build(region_word_loss) \
             if region_word_loss else None
         self.num_classes = num_classes
-        self.roi_align = build_roi_align('torchvision', roi_size)
+        self.roi_align = build_roi_align(dict(type='TorchvisionRoIAlign'),
+                                         roi_size)
         self.region_layer = len(self.video_encoder.transformer.resblocks)
         if self.region_word_loss is not None and \
                 self.region_layer not in self.video_encoder.feature_layers:

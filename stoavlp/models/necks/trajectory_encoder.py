@@ -11,27 +11,7 @@ import torch.nn as nn
 from stoavlp.registry import MODELS
 from ..utils.mask import padding_mask
 from .base import TopBlocksEncoder
-
-
-def build_roi_align(backend: str, output_size: int):
-    """RoIAlign on the patch grid: mmcv's when compiled ops exist, else
-    torchvision's (identical results; ``aligned=True``, adaptive
-    sampling, as the official ``ObjectEncoder``)."""
-    if backend in ('auto', 'mmcv'):
-        try:
-            from mmcv.ops import RoIAlign
-            return RoIAlign(output_size, spatial_scale=1.0, sampling_ratio=0,
-                            pool_mode='avg', aligned=True)
-        except (ImportError, ModuleNotFoundError):
-            if backend == 'mmcv':
-                raise ImportError('roi_backend="mmcv" needs full mmcv: run '
-                                  'tools/install_mmcv_full.sh')
-    if backend not in ('auto', 'mmcv', 'torchvision'):
-        raise ValueError(f'roi_backend must be "auto", "mmcv" or '
-                         f'"torchvision", got {backend!r}')
-    from torchvision.ops import RoIAlign
-    return RoIAlign(output_size, spatial_scale=1.0, sampling_ratio=-1,
-                    aligned=True)
+from .roi_layers import DEFAULT_ROI_LAYER, build_roi_align
 
 
 def _mlp(in_dim: int, width: int) -> nn.Sequential:
@@ -71,7 +51,10 @@ class TrajectoryEncoder(TopBlocksEncoder):
         num_trajectories (int): N. Defaults to 20.
         roi_size (int): RoIAlign output size before max pooling.
             Defaults to 7.
-        roi_backend (str): ``'auto'``, ``'mmcv'`` or ``'torchvision'``.
+        roi_layer (dict): The RoIAlign layer, a ``MODELS`` config built
+            with ``output_size=roi_size``: ``dict(type='TorchvisionRoIAlign')``
+            (default) or ``dict(type='MMCVRoIAlign')`` (full mmcv; the same
+            values), see :mod:`stoavlp.models.necks.roi_layers`.
         mlp_ratio (float): Defaults to 4.
         act (str): Defaults to ``'quick_gelu'``.
         with_cp (bool): Activation checkpointing. Defaults to False.
@@ -87,7 +70,7 @@ class TrajectoryEncoder(TopBlocksEncoder):
                  max_objects: int = 10,
                  num_trajectories: int = 20,
                  roi_size: int = 7,
-                 roi_backend: str = 'auto',
+                 roi_layer: dict = DEFAULT_ROI_LAYER,
                  mlp_ratio: float = 4.0,
                  act: str = 'quick_gelu',
                  with_cp: bool = False,
@@ -95,7 +78,7 @@ class TrajectoryEncoder(TopBlocksEncoder):
         super().__init__(width, embed_dim, heads, layers, mlp_ratio, act,
                          with_cp, init_cfg)
         self.num_trajectories = num_trajectories
-        self.roi_align = build_roi_align(roi_backend, roi_size)
+        self.roi_align = build_roi_align(roi_layer, roi_size)
         self.box_mlp = _mlp(width, width)
         self.coord_mlp = _mlp(4, width)
         # spatial-temporal position of a box: (frame, slot)

@@ -1,12 +1,18 @@
-"""TrajectoryEncoder (eq. 1): RoIAlign values, packed == dense, masks."""
+"""TrajectoryEncoder (eq. 1): RoIAlign values, packed == dense, masks; the
+registered RoI layers (roi_layer)."""
 import math
 
 import numpy as np
 import pytest
 import torch
 
+from mmengine.registry import DefaultScope
+from torchvision.ops import roi_align
+
+from stoavlp.models.necks.roi_layers import (MMCVRoIAlign,
+                                             TorchvisionRoIAlign,
+                                             build_roi_align)
 from stoavlp.registry import MODELS
-from stoavlp.models.necks.trajectory_encoder import build_roi_align
 from stoavlp.testing.references import dense_trajectory_tokens
 
 W, T, K, N, GRID, IMG = 32, 4, 4, 3, 4, 32
@@ -15,8 +21,7 @@ W, T, K, N, GRID, IMG = 32, 4, 4, 3, 4, 32
 def build(**kwargs):
     torch.manual_seed(0)
     cfg = dict(type='TrajectoryEncoder', width=W, embed_dim=24, heads=2,
-               num_frames=T, max_objects=K, num_trajectories=N,
-               roi_backend='torchvision')
+               num_frames=T, max_objects=K, num_trajectories=N)
     cfg.update(kwargs)
     encoder = MODELS.build(cfg).eval()
     with torch.no_grad():  # non-zero position embeddings, so they count
@@ -155,25 +160,89 @@ def test_no_boxes_in_batch_keeps_every_parameter_in_the_graph():
                                    'proj')))
 
 
-def test_roi_backends():
-    with pytest.raises(ValueError, match='roi_backend'):
-        build_roi_align('cuda', 7)
+def mmcv_ops_missing():
     try:
         import mmcv.ops  # noqa: F401
+        return False
     except ImportError:
-        with pytest.raises(ImportError, match='install_mmcv_full'):
-            build_roi_align('mmcv', 7)
-        return
+        return True
+
+
+def test_default_roi_layer_is_torchvision():
+    # what roi_backend='auto' picked without full mmcv (same values as
+    # mmcv's, see test_roi_layers_equal_direct_torchvision_call)
+    layer = build().roi_align
+    assert type(layer) is TorchvisionRoIAlign
+    assert (layer.output_size, layer.spatial_scale, layer.sampling_ratio,
+            layer.aligned) == (7, 1.0, -1, True)
+    assert build(roi_size=3).roi_align.output_size == 3
+
+
+@pytest.mark.parametrize('layer_type', ['TorchvisionRoIAlign',
+                                        'MMCVRoIAlign'])
+@pytest.mark.parametrize('size', [3, 7])
+def test_roi_layers_equal_direct_torchvision_call(layer_type, size):
+    if layer_type == 'MMCVRoIAlign' and mmcv_ops_missing():
+        pytest.skip('full mmcv is not installed')
+    g = torch.Generator().manual_seed(size)
+    feat = torch.randn(3, W, GRID + 2, GRID, generator=g)
+    xy = torch.rand(20, 2, generator=g) * GRID
+    wh = torch.rand(20, 2, generator=g) * GRID
+    rois = torch.cat([torch.randint(0, 3, (20, 1), generator=g).float(), xy,
+                      xy + wh], 1)
+    layer = build_roi_align(dict(type=layer_type), size)
+    assert type(layer).__name__ == layer_type
+    want = roi_align(feat, rois, output_size=size, spatial_scale=1.0,
+                     sampling_ratio=-1, aligned=True)
+    assert want.shape == (20, W, size, size)
+    torch.testing.assert_close(layer(feat, rois), want)
+    layer = MODELS.build(dict(type=layer_type, output_size=size,
+                              spatial_scale=0.5))
+    torch.testing.assert_close(
+        layer(feat, rois * rois.new_tensor([1, 2, 2, 2, 2])), want)
+
+
+def test_roi_layer_errors():
+    with pytest.raises(KeyError, match="roi_layer type 'cuda' is not "
+                       'registered.*TorchvisionRoIAlign, MMCVRoIAlign'):
+        build_roi_align(dict(type='cuda'), 7)
+    with pytest.raises(KeyError, match="roi_layer type 'RoIPool'"):
+        build(roi_layer=dict(type='RoIPool'))
+    with pytest.raises(TypeError, match="roi_layer must be a dict with a "
+                       "'type'"):
+        build_roi_align('torchvision', 7)  # the former roi_backend
+    if mmcv_ops_missing():
+        for make in (lambda: build_roi_align(dict(type='MMCVRoIAlign'), 7),
+                     lambda: build(roi_layer=dict(type='MMCVRoIAlign')),
+                     lambda: MMCVRoIAlign(7)):
+            with pytest.raises(ImportError, match='MMCVRoIAlign needs full '
+                               'mmcv.*bash tools/install_mmcv_full.sh'):
+                make()
+
+
+def test_roi_layer_from_another_default_scope():
+    """Unprefixed roi_layer types resolve in the stoavlp scope, also when a
+    project (default scope mmaction) builds ``stoavlp.TrajectoryEncoder``."""
+    with DefaultScope.overwrite_default_scope('mmaction'):
+        encoder = MODELS.build(dict(type='stoavlp.TrajectoryEncoder',
+                                    width=W, embed_dim=24, heads=2,
+                                    num_frames=T, max_objects=K,
+                                    num_trajectories=N))
+    assert type(encoder.roi_align) is TorchvisionRoIAlign
+
+
+@pytest.mark.skipif(mmcv_ops_missing(), reason='full mmcv is not installed')
+def test_roi_layers_mmcv_equals_torchvision():
     patches = torch.randn(2, W, GRID, GRID)
     rois = torch.tensor([[0, 0.5, 0.3, 3.1, 2.2], [1, 1.2, 0.0, 4.0, 4.0]])
-    torch.testing.assert_close(build_roi_align('mmcv', 3)(patches, rois),
-                               build_roi_align('torchvision', 3)(patches,
-                                                                 rois))
+    torch.testing.assert_close(
+        build_roi_align(dict(type='MMCVRoIAlign'), 3)(patches, rois),
+        build_roi_align(dict(type='TorchvisionRoIAlign'), 3)(patches, rois))
     # the encoder feeds RoIAlign a channels-last view of the patch tokens;
-    # both backends must give the same object tokens from it
+    # both layers must give the same object tokens from it
     inputs = random_inputs()
     torch.testing.assert_close(
-        build(roi_backend='mmcv').object_tokens(*inputs[:2], inputs[3],
-                                                (IMG, IMG)),
-        build(roi_backend='torchvision').object_tokens(*inputs[:2],
-                                                       inputs[3], (IMG, IMG)))
+        build(roi_layer=dict(type='MMCVRoIAlign')).object_tokens(
+            *inputs[:2], inputs[3], (IMG, IMG)),
+        build(roi_layer=dict(type='TorchvisionRoIAlign')).object_tokens(
+            *inputs[:2], inputs[3], (IMG, IMG)))
