@@ -1,5 +1,8 @@
-"""Every model config builds; every Table 4 row runs one training step."""
+"""Every model config builds (with the sizes its numbers give); every
+Table 4 row runs one training step."""
+import collections
 import glob
+import inspect
 import os.path as osp
 
 import pytest
@@ -28,6 +31,103 @@ EXPECTED_LOSSES = {
 }
 
 
+def block_params(width, mlp_ratio=4.0):
+    """One pre-LN CLIP block: ln_1, attention in/out projections, ln_2, MLP
+    (weights and biases)."""
+    hidden = int(width * mlp_ratio)
+    return (2 * width + 3 * width * width + 3 * width + width * width + width
+            + 2 * width + width * hidden + hidden + hidden * width + width)
+
+
+def _top_blocks(a):
+    """The blocks, ln_post and proj of the trajectory/action encoders."""
+    w = a['width']
+    return a['layers'] * block_params(w, a['mlp_ratio']) + 2 * w + \
+        w * a['embed_dim']
+
+
+def _video(a):
+    w, p = a['width'], a['patch_size']
+    grid = a['image_size'] // p
+    return (3 * p * p * w + w + (grid * grid + 1) * w + 2 * w +
+            a['layers'] * block_params(w, a['mlp_ratio']) + 2 * w +
+            w * a['embed_dim'])
+
+
+def _text(a):
+    w = a['width']
+    return (a['vocab_size'] * w + a['context_length'] * w +
+            a['layers'] * block_params(w) + 2 * w + w * a['embed_dim'])
+
+
+def _trajectory(a):
+    w, half = a['width'], a['width'] // 2
+    box_mlp, coord_mlp = w * half + half * w, 4 * half + half * w
+    return (_top_blocks(a) + box_mlp + coord_mlp +
+            a['num_frames'] * a['max_objects'] * w + a['num_frames'] * w + w)
+
+
+def _action(a):
+    w = a['width']
+    return _top_blocks(a) + a['num_actions'] * w + (a['num_frames'] + 1) * w
+
+
+def _fusion(a):
+    w = a['width']
+    return (a['max_positions'] * w + 4 * w +
+            a['layers'] * block_params(w, a['mlp_ratio']) + 2 * w)
+
+
+# Parameter count of an encoder from its config numbers (written from the
+# architecture, not read from the built modules).
+ENCODER_PARAMS = dict(CLIPVideoEncoder=_video, CLIPTextEncoder=_text,
+                      TrajectoryEncoder=_trajectory, ActionEncoder=_action,
+                      FusionEncoder=_fusion)
+
+
+def config_parts(cfg):
+    """Every ``dict(type=...)`` inside a model config (``init_cfg`` aside).
+    """
+    for key, value in cfg.items():
+        if isinstance(value, dict) and key != 'init_cfg':
+            if 'type' in value:
+                yield value
+            yield from config_parts(value)
+
+
+def type_name(part):
+    name = part['type']
+    return name if isinstance(name, str) else name.__name__
+
+
+def expected_encoder_params(part):
+    """``(type, parameter count)`` of an encoder config, the class defaults
+    filling what the config leaves out."""
+    name = type_name(part).split('.')[-1]
+    defaults = {
+        k: p.default
+        for k, p in inspect.signature(MODELS.get(name)).parameters.items()
+        if p.default is not inspect.Parameter.empty
+    }
+    return name, ENCODER_PARAMS[name]({**defaults, **part})
+
+
+def check_built_sizes(model_cfg, model):
+    """The encoders the model holds are those of the config, each with the
+    parameter count its numbers give; every configured part was built."""
+    parts = list(config_parts(model_cfg))
+    want = collections.Counter(
+        expected_encoder_params(part) for part in parts
+        if type_name(part).split('.')[-1] in ENCODER_PARAMS)
+    got = collections.Counter(
+        (type(m).__name__, sum(p.numel() for p in m.parameters()))
+        for m in model.modules() if type(m).__name__ in ENCODER_PARAMS)
+    assert got == want
+    built = {type(m).__name__ for m in model.modules()}
+    assert {type_name(p).split('.')[-1] for p in parts} <= built
+    return want
+
+
 def load_model_cfg(path, tmp_path=None):
     """The config with no CLIP weights (nor CLIP's logit_scale) to load
     (none exist offline) and,
@@ -48,9 +148,15 @@ def load_model_cfg(path, tmp_path=None):
 @pytest.mark.parametrize('path', MODEL_CONFIGS,
                          ids=[osp.relpath(p, ROOT) for p in MODEL_CONFIGS])
 def test_model_config_builds(path, tmp_path):
-    model = MODELS.build(load_model_cfg(path, tmp_path).model)
+    cfg = load_model_cfg(path, tmp_path)
+    model = MODELS.build(cfg.model)
     n = sum(p.numel() for p in model.parameters())
     assert n > 1e6
+    encoders = check_built_sizes(cfg.model, model)
+    assert {'CLIPVideoEncoder', 'CLIPTextEncoder'} <= \
+        {name for name, _ in encoders}
+    # the encoders hold nearly every parameter (heads and losses: the rest)
+    assert sum(count * k for (_, count), k in encoders.items()) > 0.9 * n
     if 'fig3_trajectories' in path:
         want = int(osp.basename(path)[:-3].split('_')[-1])
         assert model.trajectory_encoder.num_trajectories == want
