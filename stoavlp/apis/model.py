@@ -118,7 +118,11 @@ def init_model(config: Union[str, Config, dict],
                   'meaningless)',
                   logger='current', level=30)
     else:
-        load_checkpoint(model, checkpoint, map_location='cpu', strict=True,
-                        logger='silent')
+        loaded = load_checkpoint(model, checkpoint, map_location='cpu',
+                                 strict=True, logger='silent')
+        # class names (QA answers) travel in the checkpoint, as in mmdet
+        meta = (loaded.get('meta') or {}).get('dataset_meta')
+        if meta is not None and hasattr(model, 'dataset_meta'):
+            model.dataset_meta = meta
     model.cfg = cfg
     return model.to(device).eval()

@@ -131,8 +131,9 @@ class MSRVTTQADataset(BaseVideoTextDataset):
         ann_file (str): A ``*_qa.json`` list.
         answer_vocab (dict, optional): ``dict(ann_file=..., size=...)`` of
             :func:`~stoavlp.datasets.answer_vocab.build_answer_vocab`: the
-            training answers (relative to ``data_root``). The QA head uses
-            the same dict.
+            training answers (relative to ``data_root``); ``size`` is the QA
+            head's ``num_classes``. The answers are the dataset's
+            ``metainfo['answers']``.
         **kwargs: See :class:`BaseVideoTextDataset`.
     """
 
@@ -144,9 +145,16 @@ class MSRVTTQADataset(BaseVideoTextDataset):
     def _answer_labels(self) -> dict:
         if not self.answer_vocab:
             return {}
-        answers = build_answer_vocab(
-            self.resolve(self.answer_vocab['ann_file']),
-            self.answer_vocab['size'])
+        path = self.resolve(self.answer_vocab['ann_file'])
+        size = self.answer_vocab['size']
+        answers = build_answer_vocab(path, size)
+        if len(answers) < size:
+            raise ValueError(
+                f'answer_vocab size={size}, but {path} holds only '
+                f'{len(answers)} distinct answers: set size={len(answers)} '
+                '(and the QA head\'s num_classes to match)')
+        # the class names; MMEngine saves them in checkpoints (dataset_meta)
+        self._metainfo['answers'] = tuple(answers)
         return {a: i for i, a in enumerate(answers)}
 
     def video_name(self, entry: dict) -> str:

@@ -4,7 +4,7 @@
 #: test: no tiny CLIP to load (``work_dirs/demo/clip/clip.pth`` is written
 #: by the main job's stage 0) and no validation on ``data/demo``.
 DEMO_PRETRAIN_OFFLINE = [
-    'model.video_encoder.pretrained=None',
+    'model.video_encoder.backbone.pretrained=None',
     'model.text_encoder.pretrained=None',
     'model.vtc_loss.pretrained=None',
     'val_dataloader=None', 'val_cfg=None', 'val_evaluator=None',

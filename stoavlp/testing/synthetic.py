@@ -31,11 +31,12 @@ def model_input_batch(model_cfg, batch: int, frames: int = None, seed: int = 0
     """A synthetic batch shaped like a model config's input: its frames
     (the trajectory encoder's, else 12), its image size, 10 boxes a frame,
     32-token captions. Returns ``(inputs, data_samples, frames)``."""
-    frames = frames or (model_cfg.trajectory_encoder.num_frames
-                        if model_cfg.get('trajectory_encoder') else 12)
+    video = model_cfg.video_encoder
+    frames = frames or (video.trajectory_encoder.num_frames
+                        if video.get('trajectory_encoder') else 12)
     inputs, samples = synthetic_batch(
         batch, frames=frames, objects=10, classes=8, length=32,
-        size=model_cfg.video_encoder.image_size, boxes_per_class=(3, 6),
+        size=video.backbone.image_size, boxes_per_class=(3, 6),
         seed=seed)
     return inputs, samples, frames
 

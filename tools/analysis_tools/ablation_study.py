@@ -50,12 +50,14 @@ CONFIGS = dict(
     qa='stoavlp_tiny-u8-res112_1xb16-5e_demo-qa.py')
 # The parts each Table 4 row drops (configs/stoavlp/ablations/table4_*.py);
 # 'none' is not pre-trained at all.
+TRAJECTORY, ACTION = ('video_encoder.trajectory_encoder',
+                      'video_encoder.action_encoder')
 ROWS = {
     'none': None,
-    'base': dict(trajectory_encoder=None, action_encoder=None,
-                 ota_loss=None, asp_loss=None),
-    'obj': dict(action_encoder=None, ota_loss=None, asp_loss=None),
-    'obj_ota': dict(action_encoder=None, asp_loss=None),
+    'base': {TRAJECTORY: None, ACTION: None, 'ota_loss': None,
+             'asp_loss': None},
+    'obj': {ACTION: None, 'ota_loss': None, 'asp_loss': None},
+    'obj_ota': {ACTION: None, 'asp_loss': None},
     'obj_act_ota': dict(asp_loss=None),
     'full': dict(),
 }
@@ -147,13 +149,17 @@ def stage_config(name, args, work_dir, seed, row_parts, load_from=None,
                         if h['type'] in ('BadSampleHook', 'RNGStateHook')]
     if iters is not None:
         _iteration_schedule(cfg, iters)
-    for key, value in (row_parts or {}).items():
-        if key in cfg.model:
-            cfg.model[key] = value
+    for key, value in (row_parts or {}).items():  # dotted model keys
+        *path, last = key.split('.')
+        node = cfg.model
+        for name in path:
+            node = node[name]
+        if last in node:
+            node[last] = value
     clip = osp.abspath(args.clip)
     cfg.load_from = load_from
-    for part in ('video_encoder', 'text_encoder'):
-        cfg.model[part]['pretrained'] = clip if load_from is None else None
+    for part in (cfg.model.video_encoder.backbone, cfg.model.text_encoder):
+        part['pretrained'] = clip if load_from is None else None
     if 'vtc_loss' in cfg.model and cfg.model.vtc_loss:
         cfg.model.vtc_loss['pretrained'] = clip if load_from is None \
             else None
@@ -268,7 +274,7 @@ def ensure_clip(args):
     print(f'{args.clip} missing: training the tiny CLIP (stage 0)')
     work_dir = osp.dirname(osp.abspath(args.clip))
     cfg = stage_config('clip', args, work_dir, 0, None)
-    cfg.model.video_encoder.pretrained = None
+    cfg.model.video_encoder.backbone.pretrained = None
     cfg.model.text_encoder.pretrained = None
     cfg.model.vtc_loss.pretrained = None
     retrieval = stage_config('retrieval', args, work_dir, 0, None)

@@ -25,9 +25,9 @@ from mmengine.config import Config
 from stoavlp.registry import MODELS
 from stoavlp.testing import synthetic_batch
 from stoavlp.utils import register_all_modules
-from stoavlp.models.algorithms.caption import (CachedCaptionSteps,
-                                               RecomputedCaptionSteps)
+from stoavlp.models.heads import CachedCaptionSteps
 from stoavlp.models.utils.generation import decode
+from stoavlp.testing.decoding import RecomputedCaptionSteps
 
 CONFIG = osp.join(osp.dirname(__file__), '..', '..', 'configs', 'caption',
                   'stoavlp_vit-b16-u12-res224_8xb4-5e_msrvtt-caption.py')

@@ -106,9 +106,9 @@ def synthetic_features(features: dict, num: int) -> dict:
     """``num`` random videos shaped like the real cached features."""
     out = {}
     for key, value in features.items():
-        if key == 'video_types':
+        if key in ('video_types', 'cls_index'):
             out[key] = value
-        elif key == 'video_keep':
+        elif key == 'video_mask':
             out[key] = value[:1].expand(num, -1).clone()
         else:
             noise = torch.randn(num, *value.shape[1:], dtype=value.dtype)

@@ -50,7 +50,7 @@ def measure(config: str, batch: int, frames: int) -> dict:
     from stoavlp.utils import register_all_modules
     register_all_modules()
     cfg = Config.fromfile(osp.join(ROOT, config))
-    cfg.model.video_encoder.pretrained = None
+    cfg.model.video_encoder.backbone.pretrained = None
     cfg.model.text_encoder.pretrained = None
     device = 'cuda' if torch.cuda.is_available() else 'cpu'
     model = MODELS.build(cfg.model).to(device).train()

@@ -27,10 +27,17 @@ import torch.nn.functional as F
 
 from types import SimpleNamespace
 
-from stoavlp.models.heads import BlankSlotReadout, TiedLMHead
+from stoavlp.models.heads import BlankSlotReadout, PLMHead, TiedLMHead
 from stoavlp.models.losses import PLMLoss
 from stoavlp.models.necks import FusionEncoder
 from stoavlp.models.necks.fusion_encoder import TEXT, VIDEO
+from stoavlp.models.utils.features import VideoSequence
+
+
+def plm_loss(head, hidden, ids, predicting, emb):
+    """PLMHead's loss on fused text ``hidden``: position p predicts p + 1."""
+    targets = torch.roll(ids, shifts=-1, dims=1)[predicting]
+    return PLMLoss()(head(hidden[predicting], emb), targets)
 
 
 def parse_args():
@@ -48,8 +55,8 @@ def one_pass(fusion, head, emb, video, text, keep, ids, split, eot):
     types = torch.tensor([VIDEO] * lv + [TEXT] * text.shape[1])
     hidden = fusion(tokens, types, torch.cat([torch.ones(b, lv).bool(), keep],
                                              1), 'prefix_lm', lv + split)
-    predicting = PLMLoss.target_mask(split, eot, text.shape[1])
-    return head.loss_plm(hidden[:, lv:], ids, predicting, emb)
+    predicting = PLMHead.target_mask(split, eot, text.shape[1])
+    return plm_loss(head, hidden[:, lv:], ids, predicting, emb)
 
 
 def prefix_loop(fusion, head, emb, video, text, keep, ids, split, eot):
@@ -67,7 +74,7 @@ def prefix_loop(fusion, head, emb, video, text, keep, ids, split, eot):
                         'prefix_lm', lv + split)
         logits.append(head(hidden[:, lv + i], emb))
     logits = torch.stack(logits, 1)  # (B, L - 1, V): position i -> i + 1
-    predicting = PLMLoss.target_mask(split, eot, length)[:, :-1]
+    predicting = PLMHead.target_mask(split, eot, length)[:, :-1]
     targets = ids[:, 1:][predicting]
     return F.cross_entropy(logits[predicting], targets)
 
@@ -77,9 +84,10 @@ def blank_one_pass(fusion, head, emb, video, text, keep, ids, split, eot):
     types = torch.tensor([VIDEO] * lv)
     hidden = BlankSlotReadout().fuse(
         SimpleNamespace(fusion_encoder=fusion),
-        (video, types, torch.ones(b, lv).bool()), text, keep, split)
-    predicting = PLMLoss.target_mask(split, eot, text.shape[1])
-    return head.loss_plm(hidden, ids, predicting, emb)
+        VideoSequence(video, types, torch.ones(b, lv).bool(), lv - 1), text,
+        keep, split)
+    predicting = PLMHead.target_mask(split, eot, text.shape[1])
+    return plm_loss(head, hidden, ids, predicting, emb)
 
 
 def official_loop(fusion, head, emb, video, text, keep, ids, split, eot):
@@ -102,7 +110,7 @@ def official_loop(fusion, head, emb, video, text, keep, ids, split, eot):
                         attn_mask=mask[None, None])
         logits.append(head(hidden[:, -1], emb))
     logits = torch.stack(logits, 1)  # (B, L - 1, V): position p -> p + 1
-    predicting = PLMLoss.target_mask(split, eot, length)[:, :-1]
+    predicting = PLMHead.target_mask(split, eot, length)[:, :-1]
     targets = ids[:, 1:][predicting]
     return F.cross_entropy(logits[predicting], targets)
 
@@ -127,7 +135,8 @@ def main():
     eot = torch.randint(length // 3, length, (b, ))
     keep = torch.arange(length)[None] <= eot[:, None]
     ids = torch.randint(1, 49406, (b, length))
-    split = PLMLoss.sample_split(eot, torch.rand(b))
+    # PLMHead's split: uniform in [1, eot]
+    split = 1 + (torch.rand(b) * eot.float()).long().minimum(eot - 1)
     inputs = (fusion, head, emb, video, text, keep, ids, split, eot)
     print(f'PLM at L={length}, batch {b}, fusion 6x512, '
           f'{args.video_tokens} video-side tokens ({torch.get_num_threads()}'

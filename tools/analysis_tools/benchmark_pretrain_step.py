@@ -25,8 +25,9 @@ from stoavlp.utils import register_all_modules
 
 CONFIG = osp.join(osp.dirname(__file__), '..', '..', 'configs', 'stoavlp',
                   'stoavlp_vit-b16-u12-res224_128xb8-10e_webvid2m-pretrain.py')
-STOA_PARTS = ('trajectory_encoder', 'action_encoder', 'fusion_encoder',
-              'vtm_head', 'lm_head', 'ota_loss', 'asp_loss')
+STOA_PARTS = ('fusion_encoder', 'vtm_head', 'lm_head', 'mlm_head',
+              'plm_head', 'ota_loss', 'asp_loss')
+STOA_NECKS = ('trajectory_encoder', 'action_encoder')
 
 
 def parse_args():
@@ -38,10 +39,13 @@ def parse_args():
 
 def build(vtc_only: bool):
     cfg = Config.fromfile(CONFIG).model
-    cfg.video_encoder.pretrained = cfg.text_encoder.pretrained = None
+    cfg.video_encoder.backbone.pretrained = None
+    cfg.text_encoder.pretrained = None
     if vtc_only:
         for part in STOA_PARTS:
             cfg[part] = None
+        for neck in STOA_NECKS:
+            cfg.video_encoder[neck] = None
     torch.manual_seed(0)
     model = MODELS.build(cfg)
     model.init_weights()

@@ -45,11 +45,12 @@ CPU_ATTENTION = {
 
 
 def count(model, inputs, samples, mode='loss'):
-    """``{part: flops}`` of one forward (top-level children of ``model``;
-    ``'total'`` for the whole) and ``{part: parameters}``."""
+    """``{part: flops}`` of one forward (the children of ``model``, the
+    video side's parts one by one; ``'total'`` for the whole) and ``{part:
+    parameters}``."""
     data = model.data_preprocessor(dict(inputs=inputs, data_samples=samples),
                                    mode == 'loss')
-    counter = FlopCounterMode(display=False, depth=2,
+    counter = FlopCounterMode(display=False, depth=3,
                               custom_mapping=CPU_ATTENTION)
     with torch.no_grad(), counter:
         model(data['inputs'], data['data_samples'], mode=mode)
@@ -57,7 +58,14 @@ def count(model, inputs, samples, mode='loss'):
     per_module = counter.get_flop_counts()
     flops = {'total': counter.get_total_flops()}
     params = {'total': sum(p.numel() for p in model.parameters())}
+    parts = []
     for part, module in model.named_children():
+        if part == 'video_encoder':  # the STOA video side: CLIP and necks
+            parts += [(f'{part}.{child}', m)
+                      for child, m in module.named_children()]
+        else:
+            parts.append((part, module))
+    for part, module in parts:
         flops[part] = sum(per_module.get(f'{name}.{part}', {}).values())
         params[part] = sum(p.numel() for p in module.parameters())
     return flops, params
@@ -67,13 +75,12 @@ def main(argv=None):
     args = parse_args(argv)
     register_all_modules()
     cfg = Config.fromfile(args.config)
-    for part in ('video_encoder', 'text_encoder'):
-        if cfg.model.get(part):
-            cfg.model[part].pretrained = None  # shapes only
+    for part in (cfg.model.video_encoder.backbone, cfg.model.text_encoder):
+        part.pretrained = None  # shapes only
     if cfg.model.get('vtc_loss'):
         cfg.model.vtc_loss.pretrained = None
     model = MODELS.build(cfg.model).eval()
-    video = cfg.model.video_encoder
+    video = cfg.model.video_encoder.backbone
     inputs, samples, frames = model_input_batch(cfg.model, args.batch,
                                                 args.frames)
     flops, params = count(model, inputs, samples, args.mode)

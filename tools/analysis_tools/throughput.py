@@ -52,8 +52,8 @@ def peak_tflops(device: torch.device, given=None):
 
 
 def build(cfg, device, amp):
-    for part in ('video_encoder', 'text_encoder'):
-        cfg.model[part].pretrained = None  # random weights: speed only
+    for part in (cfg.model.video_encoder.backbone, cfg.model.text_encoder):
+        part.pretrained = None  # random weights: speed only
     model = MODELS.build(cfg.model).to(device).train()
     optim = dict(cfg.optim_wrapper)
     if amp != 'none':
@@ -69,7 +69,7 @@ def main(argv=None):
                           if args.device == 'auto' else args.device)
     cfg = Config.fromfile(args.config)
     model, wrapper = build(cfg, device, args.amp)
-    video = cfg.model.video_encoder
+    video = cfg.model.video_encoder.backbone
     inputs, samples, frames = model_input_batch(cfg.model, args.batch,
                                                 args.frames)
     data = dict(inputs=inputs, data_samples=samples)

@@ -56,9 +56,10 @@ def set_captions(dataset) -> list:
 
 
 @torch.no_grad()
-def add_query(model, dataset, feats: dict, text: str) -> int:
-    """Append a free-text query to ``feats``' texts (encoded as the
-    dataset's pipeline tokenizes); returns its text index."""
+def add_query(model, dataset, feats, text: str):
+    """``feats`` (:class:`RetrievalFeatures`) with a free-text query
+    appended to its texts (encoded as the dataset's pipeline tokenizes),
+    and the query's text index."""
     from stoavlp.visualization.loading import pipeline_transform
     tokenize = pipeline_transform(dataset, 'TokenizeText')
     if tokenize is None:
@@ -67,26 +68,33 @@ def add_query(model, dataset, feats: dict, text: str) -> int:
     device = next(model.parameters()).device
     ids = torch.as_tensor(tokens['token_ids']).view(1, -1).to(device)
     mask = torch.as_tensor(tokens['attention_mask']).view(1, -1).to(device)
-    for key, value in model.text_features(ids, mask).items():
-        if key in feats:
-            feats[key] = torch.cat([feats[key], value.cpu()])
-    return len(feats['text_embed']) - 1
+    from stoavlp.structures.retrieval_features import TEXT_FIELDS
+    query = model.text_features(ids, mask)
+    extended = {k: torch.cat([getattr(feats, k), getattr(query, k).cpu()])
+                for k in TEXT_FIELDS if getattr(feats, k) is not None}
+    return feats.with_texts(type(feats)(**extended)), feats.num_texts
 
 
 @torch.no_grad()
-def rank_videos(model, feats: dict, text_index: int, topk: int,
+def rank_videos(model, feats, text_index: int, topk: int,
                 ground_truth: set) -> dict:
-    """The model's ranking of the videos for one text
-    (``STOAVLPRetriever.rank``, what evaluation ranks with).
+    """The ranking of the videos for one text, as evaluation ranks
+    (:func:`~stoavlp.evaluation.functional.rank_direction` with the model's
+    re-ranking).
 
     Returns:
         dict: ``videos (k,)`` and ``scores (k,)`` best first, ``rank`` of
         the best ground truth (None without one).
     """
+    from stoavlp.evaluation.functional import rank_direction
+    from stoavlp.structures.retrieval_features import TEXT_FIELDS
     one = slice(text_index, text_index + 1)
-    query = {k: v if not k.startswith('text_') else v[one]
-             for k, v in feats.items() if k != 'text_to_video'}
-    ranked = model.rank(query, False, [ground_truth or {0}], topk)
+    query = feats.with_texts(type(feats)(**{
+        k: getattr(feats, k)[one] for k in TEXT_FIELDS
+        if getattr(feats, k) is not None}))
+    ranked = rank_direction(query, False, [ground_truth or {0}],
+                            scorer=model.rerank_scores,
+                            rerank_topk=model.rerank_topk, topk=topk)
     return dict(videos=ranked['topk_indices'][0, :topk].tolist(),
                 scores=ranked['topk_scores'][0, :topk].tolist(),
                 rank=int(ranked['ranks'][0]) if ground_truth else None)
@@ -131,16 +139,16 @@ def main(argv=None):
     dataset = build_dataset(cfg, pick_phase(cfg, args.phase))
     with trusted_checkpoints():  # the project's own runs
         model = load_model(cfg, args.checkpoint, args.device)
-    if not hasattr(model, 'predict_all'):
+    if not hasattr(model, 'rerank_scores'):
         raise SystemExit(f'{type(model).__name__} is not a retrieval model')
     start = time.time()
     from stoavlp.apis.inferencers.retrieval import encode_dataset
     feats = encode_dataset(model, dataset, args.batch_size, args.workers)
     captions = set_captions(dataset)
-    print(f'{len(feats["video_embed"])} videos, {len(captions)} texts '
+    print(f'{feats.num_videos} videos, {len(captions)} texts '
           f'encoded in {time.time() - start:.1f} s')
 
-    text_to_video = feats['text_to_video'].tolist()
+    text_to_video = feats.text_to_video.tolist()
     if args.index is not None:
         if not 0 <= args.index < len(captions):
             raise SystemExit(f'--index outside [0, {len(captions)})')
@@ -148,7 +156,7 @@ def main(argv=None):
         ground_truth = {text_to_video[args.index]}
     else:
         query = args.query
-        text_index = add_query(model, dataset, feats, query)
+        feats, text_index = add_query(model, dataset, feats, query)
         wanted = query.strip().lower()
         ground_truth = {v for c, v in zip(captions, text_to_video)
                         if c.strip().lower() == wanted}
@@ -164,7 +172,7 @@ def main(argv=None):
         found = 'no ground truth in the set'
     else:
         found = f'ground truth ranked #{ranked["rank"]} of ' \
-                f'{len(feats["video_embed"])}'
+                f'{feats.num_videos}'
     print(found)
     h, w = rows[0]['frames'][0].shape[:2]
     scale = max(1, math.ceil(224 / min(h, w)))

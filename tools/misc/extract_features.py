@@ -55,8 +55,7 @@ def dataset_features(model, config: str, batch_size: int,
     register_all_modules()
     dataset = DATASETS.build(Config.fromfile(config).test_dataloader.dataset)
     feats = encode_dataset(model, dataset, batch_size, workers)
-    infos = [dataset.get_data_info(int(i))
-             for i in feats['video_sample_idx']]
+    infos = [dataset.get_data_info(int(i)) for i in feats.sample_idx]
     video_ids = [str(info.get('video_id', i)) for i, info in enumerate(infos)]
     text_ids, texts = [], []
     for video_id, info in zip(video_ids, infos):
@@ -66,9 +65,9 @@ def dataset_features(model, config: str, batch_size: int,
         text_ids += [f'{video_id}#{n}' for n in range(len(captions))]
     return dict(video_ids=np.array(video_ids), texts=np.array(texts),
                 text_ids=np.array(text_ids),
-                video_embed=feats['video_embed'].float().numpy(),
-                text_embed=feats['text_embed'].float().numpy(),
-                text_to_video=feats['text_to_video'].numpy())
+                video_embed=feats.video_embed.float().numpy(),
+                text_embed=feats.text_embed.float().numpy(),
+                text_to_video=feats.text_to_video.numpy())
 
 
 def folder_features(model, args) -> dict:

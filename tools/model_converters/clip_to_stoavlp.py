@@ -29,11 +29,11 @@ SRC as its backbones' ``pretrained`` and initialised by its own
 
 DST is ``{'state_dict', 'meta'}``, written atomically, for
 ``load_from=DST`` (with the pre-training config also pass
-``model.video_encoder.pretrained=None model.text_encoder.pretrained=None``
+``model.video_encoder.backbone.pretrained=None model.text_encoder.pretrained=None``
 so that init_weights does not look for the CLIP file):
 
     python tools/train.py CONFIG --cfg-options load_from=DST \\
-        model.video_encoder.pretrained=None model.text_encoder.pretrained=None
+        model.video_encoder.backbone.pretrained=None model.text_encoder.pretrained=None
 
 The report lists the CLIP tensors not used (``logit_scale``: the VTC loss
 starts from its own temperature, as ``init_weights()`` does; blocks the

@@ -10,7 +10,7 @@ the dict tasks/pre_training.py saves as ``ckpt/pytorch_model.bin.N``
 ``weights_only=True``. DST is ``{'state_dict', 'meta'}`` for the model of
 CONFIG (default: the paper's pre-training config), written atomically; use
 it as ``load_from`` (the fine-tuning configs do; for the pre-training config
-also pass ``model.video_encoder.pretrained=None
+also pass ``model.video_encoder.backbone.pretrained=None
 model.text_encoder.pretrained=None``).
 
 Name map (official -> stoavlp; shapes for ViT-B/16, 12 frames, 10 boxes,
@@ -19,23 +19,23 @@ and fusion lengths; "[:n]" keeps the first n entries):
 
   clip.visual.{conv1.weight, class_embedding, positional_embedding,
     ln_pre, transformer.resblocks.N, ln_post, proj}
-      -> video_encoder.<same>
+      -> video_encoder.backbone.<same>
   clip.visual.transformer.object_encoder.patch_to_d.{0,2}.weight
     (384,768), (768,384)
-      -> trajectory_encoder.box_mlp.{0,2}.weight
+      -> video_encoder.trajectory_encoder.box_mlp.{0,2}.weight
   clip.visual.transformer.object_encoder.c_coord_to_feature.{0,2}.weight
     (384,4), (768,384)
-      -> trajectory_encoder.coord_mlp.{0,2}.weight
+      -> video_encoder.trajectory_encoder.coord_mlp.{0,2}.weight
   clip.visual.transformer.object_encoder.box_categories (12,10,768)
-      -> trajectory_encoder.box_position (T,K,768), [:T, :K]
+      -> video_encoder.trajectory_encoder.box_position (T,K,768), [:T, :K]
   clip.object_frame_pos_emb (12,768)
-      -> trajectory_encoder.frame_position (T,768), [:T]
-  clip.object_cls_embedding (1,768) -> trajectory_encoder.cls_token (768,)
+      -> video_encoder.trajectory_encoder.frame_position (T,768), [:T]
+  clip.object_cls_embedding (1,768) -> video_encoder.trajectory_encoder.cls_token (768,)
   clip.object_fusion.{transformer.resblocks.{0,1}, ln_post, proj}
-      -> trajectory_encoder.<same>
+      -> video_encoder.trajectory_encoder.<same>
   clip.object_act_fusion.{transformer.resblocks.{0,1}, ln_post, proj}
-      -> action_encoder.<same>
-  clip.object_action (1,1,4,768) -> action_encoder.queries (M,768), [:M]
+      -> video_encoder.action_encoder.<same>
+  clip.object_action (1,1,4,768) -> video_encoder.action_encoder.queries (M,768), [:M]
   clip.{token_embedding.weight, ln_final, text_projection,
     transformer.resblocks.N}
       -> text_encoder.<same>
@@ -72,7 +72,7 @@ Official tensors left unmapped (and why):
 
 stoavlp tensors the release has no counterpart for keep the model's own
 initialisation: fusion_encoder.type_embedding (zeros),
-action_encoder.frame_position (set to zeros), fusion_encoder.ln_final
+video_encoder.action_encoder.frame_position (set to zeros), fusion_encoder.ln_final
 (weight 1, bias 0: the official fusion encoder has no final LayerNorm).
 
 The weights map one to one, but some computations differ (docs/model.md):
@@ -106,27 +106,27 @@ _OBJ = r'clip\.visual\.transformer\.object_encoder\.'
 # 'flat' reshape to (-1,). A '[i]' suffix fills entry i of the target.
 OFFICIAL_RULES = (
     (r'clip\.visual\.(conv1\.weight|class_embedding|positional_embedding|'
-     r'ln_pre\.\w+|ln_post\.\w+|proj)', r'video_encoder.\1', 'same', ''),
-    (r'clip\.visual\.' + _BLOCK, r'video_encoder.transformer.resblocks.\1.\2',
+     r'ln_pre\.\w+|ln_post\.\w+|proj)', r'video_encoder.backbone.\1', 'same', ''),
+    (r'clip\.visual\.' + _BLOCK, r'video_encoder.backbone.transformer.resblocks.\1.\2',
      'same', ''),
     (_OBJ + r'patch_to_d\.([02])\.weight',
-     r'trajectory_encoder.box_mlp.\1.weight', 'same', ''),
+     r'video_encoder.trajectory_encoder.box_mlp.\1.weight', 'same', ''),
     (_OBJ + r'c_coord_to_feature\.([02])\.weight',
-     r'trajectory_encoder.coord_mlp.\1.weight', 'same', ''),
-    (_OBJ + r'box_categories', 'trajectory_encoder.box_position', 'crop', ''),
-    (r'clip\.object_frame_pos_emb', 'trajectory_encoder.frame_position',
+     r'video_encoder.trajectory_encoder.coord_mlp.\1.weight', 'same', ''),
+    (_OBJ + r'box_categories', 'video_encoder.trajectory_encoder.box_position', 'crop', ''),
+    (r'clip\.object_frame_pos_emb', 'video_encoder.trajectory_encoder.frame_position',
      'crop', ''),
-    (r'clip\.object_cls_embedding', 'trajectory_encoder.cls_token', 'flat',
+    (r'clip\.object_cls_embedding', 'video_encoder.trajectory_encoder.cls_token', 'flat',
      ''),
     (r'clip\.object_fusion\.' + _BLOCK,
-     r'trajectory_encoder.transformer.resblocks.\1.\2', 'same', ''),
-    (r'clip\.object_fusion\.(ln_post\.\w+|proj)', r'trajectory_encoder.\1',
+     r'video_encoder.trajectory_encoder.transformer.resblocks.\1.\2', 'same', ''),
+    (r'clip\.object_fusion\.(ln_post\.\w+|proj)', r'video_encoder.trajectory_encoder.\1',
      'same', ''),
     (r'clip\.object_act_fusion\.' + _BLOCK,
-     r'action_encoder.transformer.resblocks.\1.\2', 'same', ''),
-    (r'clip\.object_act_fusion\.(ln_post\.\w+|proj)', r'action_encoder.\1',
+     r'video_encoder.action_encoder.transformer.resblocks.\1.\2', 'same', ''),
+    (r'clip\.object_act_fusion\.(ln_post\.\w+|proj)', r'video_encoder.action_encoder.\1',
      'same', ''),
-    (r'clip\.object_action', 'action_encoder.queries', 'rows', ''),
+    (r'clip\.object_action', 'video_encoder.action_encoder.queries', 'rows', ''),
     (r'clip\.(token_embedding\.weight|ln_final\.\w+|text_projection)',
      r'text_encoder.\1', 'same', ''),
     (r'clip\.positional_embedding', 'text_encoder.positional_embedding',
@@ -169,7 +169,7 @@ OFFICIAL_NEW = {
     'final LayerNorm (weight 1, bias 0)',
     'fusion_encoder.ln_final.bias': 'the official fusion encoder has no '
     'final LayerNorm (weight 1, bias 0)',
-    'action_encoder.frame_position': 'temporal embedding of the action '
+    'video_encoder.action_encoder.frame_position': 'temporal embedding of the action '
     'encoder, a stoavlp addition (set to zeros: the official encoder is '
     'blind to frame order)',
 }
@@ -314,15 +314,15 @@ def official_to_stoavlp(src: str, config, seed: int = 0):
     # the official action encoder has no temporal embedding: zeros make the
     # converted one compute what it computed (stoavlp initialises it
     # randomly, so that a new action encoder can tell frame order)
-    if 'action_encoder.frame_position' in state:
-        state['action_encoder.frame_position'] = torch.zeros_like(
-            state['action_encoder.frame_position'])
+    if 'video_encoder.action_encoder.frame_position' in state:
+        state['video_encoder.action_encoder.frame_position'] = torch.zeros_like(
+            state['video_encoder.action_encoder.frame_position'])
     report = ConversionReport(src, 'official STOA-VLP checkpoint',
                               str(config), len(official), len(state), unused,
                               notes=notes)
     report.unfilled = {k: OFFICIAL_NEW.get(k, 'no official counterpart')
                        for k in state if k not in mapped}
-    if any(k.startswith('trajectory_encoder.transformer.resblocks.1.')
+    if any(k.startswith('video_encoder.trajectory_encoder.transformer.resblocks.1.')
            for k in mapped):
         report.notes.append(
             'the official trajectory encoder runs only its block 0 (block 1 '

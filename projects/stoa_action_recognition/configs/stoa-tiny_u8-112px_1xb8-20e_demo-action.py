@@ -19,19 +19,22 @@ num_classes = len(actions)
 
 model = dict(
     type='STOARecognizer',
+    # stoavlp's video side: CLIP frames, trajectory and action encoders
     backbone=dict(
-        type='stoavlp.CLIPVideoEncoder', image_size=image_size,
-        patch_size=16, width=width, layers=4, heads=4, embed_dim=width,
-        feature_layers=(2, 3)),
-    trajectory_neck=dict(
-        type='stoavlp.TrajectoryEncoder', width=width, embed_dim=width,
-        heads=4, num_frames=num_frames, max_objects=max_objects,
-        num_trajectories=5),
-    action_neck=dict(
-        type='stoavlp.ActionEncoder', width=width, embed_dim=width, heads=4,
-        num_actions=4, num_frames=num_frames),
-    object_layer=2,
-    action_layer=3,
+        type='stoavlp.STOAVideoEncoder',
+        backbone=dict(
+            type='stoavlp.CLIPVideoEncoder', image_size=image_size,
+            patch_size=16, width=width, layers=4, heads=4, embed_dim=width,
+            feature_layers=(2, 3)),
+        trajectory_encoder=dict(
+            type='stoavlp.TrajectoryEncoder', width=width, embed_dim=width,
+            heads=4, num_frames=num_frames, max_objects=max_objects,
+            num_trajectories=5),
+        action_encoder=dict(
+            type='stoavlp.ActionEncoder', width=width, embed_dim=width,
+            heads=4, num_actions=4, num_frames=num_frames),
+        object_layer=2,
+        action_layer=3),
     # (B, 3 * D): [frame CLS mean ; trajectory mean ; action mean]
     cls_head=dict(
         type='TSNHead', num_classes=num_classes, in_channels=3 * width,
@@ -48,34 +51,34 @@ dataset_type = 'VideoDataset'
 data_root = 'data/demo'
 ann_root = 'data/demo/action_recognition'  # tools/make_action_annotations.py
 
-# Random crops shift and scale the objects (the boxes follow); no Flip:
+
+# One pipeline; training differs in UniformSample's test_mode and the crop:
+# random crops shift and scale the objects (the boxes follow); no Flip:
 # mirroring turns move_left into move_right without relabelling.
-train_pipeline = [
-    dict(type='AddDetectionPath'),
-    dict(type='DecordInit'),
-    dict(type='UniformSample', clip_len=num_frames, test_mode=False),
-    dict(type='DecordDecode'),
-    dict(type='stoavlp.LoadObjectDetections', max_objects=max_objects),
-    dict(type='RandomResizedCrop', area_range=(0.6, 1.0)),
-    dict(type='Resize', scale=(image_size, image_size), keep_ratio=False),
-    dict(type='stoavlp.ProjectObjectBoxes'),
-    dict(type='FormatShape', input_format='NCHW'),
-    dict(type='PackActionInputs',
-         algorithm_keys=('obj_boxes', 'obj_labels', 'obj_mask')),
-]
-test_pipeline = [
-    dict(type='AddDetectionPath'),
-    dict(type='DecordInit'),
-    dict(type='UniformSample', clip_len=num_frames, test_mode=True),
-    dict(type='DecordDecode'),
-    dict(type='stoavlp.LoadObjectDetections', max_objects=max_objects),
-    dict(type='Resize', scale=(-1, image_size)),
-    dict(type='CenterCrop', crop_size=image_size),
-    dict(type='stoavlp.ProjectObjectBoxes'),
-    dict(type='FormatShape', input_format='NCHW'),
-    dict(type='PackActionInputs',
-         algorithm_keys=('obj_boxes', 'obj_labels', 'obj_mask')),
-]
+def action_pipeline(test_mode):
+    if test_mode:
+        crop = [dict(type='Resize', scale=(-1, image_size)),
+                dict(type='CenterCrop', crop_size=image_size)]
+    else:
+        crop = [dict(type='RandomResizedCrop', area_range=(0.6, 1.0)),
+                dict(type='Resize', scale=(image_size, image_size),
+                     keep_ratio=False)]
+    return [
+        dict(type='AddDetectionPath'),
+        dict(type='DecordInit'),
+        dict(type='UniformSample', clip_len=num_frames, test_mode=test_mode),
+        dict(type='DecordDecode'),
+        dict(type='stoavlp.LoadObjectDetections', max_objects=max_objects),
+        *crop,
+        dict(type='stoavlp.ProjectObjectBoxes'),
+        dict(type='FormatShape', input_format='NCHW'),
+        dict(type='PackActionInputs',
+             algorithm_keys=('obj_boxes', 'obj_labels', 'obj_mask')),
+    ]
+
+
+train_pipeline = action_pipeline(test_mode=False)
+test_pipeline = action_pipeline(test_mode=True)
 
 # what the three splits share: mmaction2's VideoDataset, multi-label
 split = dict(type=dataset_type, data_prefix=dict(video=data_root),
@@ -91,11 +94,10 @@ val_dataloader = dict(
     sampler=dict(type='DefaultSampler', shuffle=False),
     dataset=dict(**split, ann_file=f'{ann_root}/val.txt',
                  pipeline=test_pipeline, test_mode=True))
+# the validation loader on the test split
 test_dataloader = dict(
-    **loader,
-    sampler=dict(type='DefaultSampler', shuffle=False),
-    dataset=dict(**split, ann_file=f'{ann_root}/test.txt',
-                 pipeline=test_pipeline, test_mode=True))
+    val_dataloader,
+    dataset=dict(val_dataloader['dataset'], ann_file=f'{ann_root}/test.txt'))
 
 val_evaluator = dict(type='AccMetric', metric_list=('mean_average_precision',))
 test_evaluator = val_evaluator

@@ -2,4 +2,5 @@
 # sees [frame CLS mean ; trajectory mean], 2 * D channels.
 _base_ = ['./stoa-tiny_u8-112px_1xb8-20e_demo-action.py']
 
-model = dict(action_neck=None, cls_head=dict(in_channels=2 * _base_.width))
+model = dict(backbone=dict(action_encoder=None),
+             cls_head=dict(in_channels=2 * _base_.width))

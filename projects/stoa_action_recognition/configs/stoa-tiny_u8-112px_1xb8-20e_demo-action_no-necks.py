@@ -3,5 +3,5 @@
 _base_ = ['./stoa-tiny_u8-112px_1xb8-20e_demo-action.py']
 
 model = dict(
-    trajectory_neck=None, action_neck=None,
+    backbone=dict(trajectory_encoder=None, action_encoder=None),
     cls_head=dict(in_channels=_base_.width))

@@ -4,4 +4,5 @@
 _base_ = ['./stoa-tiny_u8-112px_1xb8-20e_demo-action.py']
 
 model = dict(
-    trajectory_neck=None, cls_head=dict(in_channels=2 * _base_.width))
+    backbone=dict(trajectory_encoder=None),
+    cls_head=dict(in_channels=2 * _base_.width))

@@ -70,40 +70,33 @@ def sinusoidal_positions(num_positions: int, width: int) -> torch.Tensor:
 class STOARecognizer(BaseRecognizer):
     """Action recognition with STOA-VLP's trajectory and action tokens.
 
-    ``CLIPVideoEncoder`` encodes the T frames; the ``TrajectoryEncoder``
-    (eq. 1) turns the boxes and the patch tokens of ``object_layer`` into N
-    trajectory tokens, the ``ActionEncoder`` (eq. 2) pools the tokens of
-    ``action_layer`` (and the object tokens) with M learned queries. The
-    feature handed to the mmaction2 head is the concatenation of
+    The backbone is stoavlp's ``STOAVideoEncoder`` (the same module the
+    stoavlp algorithms use): ``CLIPVideoEncoder`` encodes the T frames, the
+    ``TrajectoryEncoder`` (eq. 1) turns the boxes and the patch tokens of
+    ``object_layer`` into N trajectory tokens, the ``ActionEncoder`` (eq. 2)
+    pools the tokens of ``action_layer`` (and the object tokens) with M
+    learned queries. The feature handed to the mmaction2 head is the
+    concatenation of
 
     - the mean over frames of the frame [CLS] features, ``(B, D)``;
     - the mean (or max, ``trajectory_pool='max'``) of the present
       trajectory tokens, ``(B, D)`` (zeros for a clip without objects),
-      when ``trajectory_neck`` is set;
-    - the mean of the action tokens, ``(B, D)``, when ``action_neck`` is
+      when the trajectory encoder is set;
+    - the mean of the action tokens, ``(B, D)``, when the action encoder is
       set;
 
     so the head's ``in_channels`` is ``P * D``. Either neck may be None
-    (ablations); without the trajectory neck the action neck attends over
-    patch tokens only.
+    (ablations); without the trajectory encoder the action encoder attends
+    over patch tokens only.
 
     Inputs are one clip per video, ``(B, T, 3, H, W)`` (mmaction2's
     ``FormatShape('NCHW')`` with ``num_clips=1``), and the boxes travel in
     the data samples (see :func:`stack_boxes`).
 
     Args:
-        backbone (dict): A ``stoavlp.CLIPVideoEncoder`` config whose
-            ``feature_layers`` contain ``object_layer`` and
-            ``action_layer``.
+        backbone (dict): A ``stoavlp.STOAVideoEncoder`` config.
         cls_head (dict): An mmaction2 head taking ``(B, P * D)`` features,
             e.g. ``TSNHead(spatial_type=None)``.
-        trajectory_neck (dict, optional): ``stoavlp.TrajectoryEncoder``.
-        action_neck (dict, optional): ``stoavlp.ActionEncoder``.
-        object_layer (int): 1-indexed block feeding the trajectory neck.
-        action_layer (int): 1-indexed block feeding the action neck.
-        init_necks_from_backbone (bool): Initialise the necks from the top
-            video blocks, ``ln_post`` and ``proj`` (paper 4.2, as the
-            stoavlp pre-trainer). Defaults to True.
         trajectory_pool (str): ``'mean'`` or ``'max'`` over the present
             trajectories. Defaults to ``'mean'``.
         temporal_positions (str): ``'sinusoid'`` adds ``C ** -0.5`` times
@@ -125,11 +118,6 @@ class STOARecognizer(BaseRecognizer):
     def __init__(self,
                  backbone: dict,
                  cls_head: dict,
-                 trajectory_neck: Optional[dict] = None,
-                 action_neck: Optional[dict] = None,
-                 object_layer: int = 10,
-                 action_layer: int = 11,
-                 init_necks_from_backbone: bool = True,
                  trajectory_pool: str = 'mean',
                  temporal_positions: str = 'sinusoid',
                  train_cfg: Optional[dict] = None,
@@ -141,11 +129,6 @@ class STOARecognizer(BaseRecognizer):
             train_cfg=train_cfg,
             test_cfg=test_cfg,
             data_preprocessor=data_preprocessor)
-        self.trajectory_neck = MODELS.build(trajectory_neck) \
-            if trajectory_neck else None
-        self.action_neck = MODELS.build(action_neck) if action_neck else None
-        self.object_layer, self.action_layer = object_layer, action_layer
-        self.init_necks_from_backbone = init_necks_from_backbone
         if trajectory_pool not in ('mean', 'max'):
             raise ValueError(f'trajectory_pool must be "mean" or "max", got '
                              f'{trajectory_pool!r}')
@@ -154,14 +137,6 @@ class STOARecognizer(BaseRecognizer):
             raise ValueError(f'temporal_positions must be "sinusoid" or '
                              f'"none", got {temporal_positions!r}')
         self.temporal_positions = temporal_positions
-        layers = tuple(self.backbone.feature_layers)
-        for name, layer, neck in (('object_layer', object_layer,
-                                   self.trajectory_neck),
-                                  ('action_layer', action_layer,
-                                   self.action_neck)):
-            if neck is not None and layer not in layers:
-                raise ValueError(f'{name}={layer} is not among the '
-                                 f'backbone\'s feature_layers {layers}')
         expected = self.backbone.embed_dim * self.num_pooled_parts
         in_channels = getattr(self.cls_head, 'in_channels', expected)
         if in_channels != expected:
@@ -173,24 +148,18 @@ class STOARecognizer(BaseRecognizer):
     @property
     def num_pooled_parts(self) -> int:
         """P: video feature, plus one per neck in use."""
-        return 1 + (self.trajectory_neck is not None) + \
-            (self.action_neck is not None)
+        return 1 + len(self.backbone.necks)
 
     def init_weights(self) -> None:
-        """Initialise every part (``init_cfg``: e.g. pre-trained weights),
-        then the necks from the top video blocks (when
-        ``init_necks_from_backbone``), then add the temporal position code
-        (see ``temporal_positions``)."""
+        """Initialise every part (``init_cfg``: e.g. pre-trained weights;
+        the backbone initialises its necks from the top video blocks unless
+        ``init_necks_from_backbone=False``), then add the temporal position
+        code (see ``temporal_positions``)."""
         first_call = not self.is_init
         super().init_weights()
-        necks = [n for n in (self.trajectory_neck, self.action_neck)
-                 if n is not None]
-        if self.init_necks_from_backbone:
-            for neck in necks:
-                neck.init_from_backbone(self.backbone)
         if self.temporal_positions == 'sinusoid' and first_call:
             with torch.no_grad():
-                for neck in necks:
+                for neck in self.backbone.necks:
                     position = neck.frame_position  # (T or T + 1, C)
                     position.add_(sinusoidal_positions(*position.shape).to(
                         position) * position.shape[1]**-0.5)
@@ -198,41 +167,34 @@ class STOARecognizer(BaseRecognizer):
     def encode_tokens(self, inputs: torch.Tensor,
                       data_samples: OptSampleList = None
                       ) -> Dict[str, torch.Tensor]:
-        """Run the backbone and the necks.
+        """Run the backbone (``STOAVideoEncoder``).
 
         Args:
             inputs (torch.Tensor): ``(B, T, 3, H, W)`` normalised frames.
             data_samples (list[ActionDataSample], optional): With the boxes;
-                required when the trajectory neck is used.
+                required when the trajectory encoder is used.
 
         Returns:
             dict: ``video_feature (B, D)``, ``frame_features (B, T, D)``;
-            with the trajectory neck ``trajectory_tokens (B, N, D)``,
+            with the trajectory encoder ``trajectory_tokens (B, N, D)``,
             ``trajectory_mask (B, N)``, ``object_tokens (B, T, K, C)``,
-            ``object_mask (B, T, K)``; with the action neck
+            ``object_mask (B, T, K)``; with the action encoder
             ``action_tokens (B, M, D)``.
         """
         if inputs.dim() != 5:
             raise ValueError(
                 'STOARecognizer takes one clip per video, (B, T, 3, H, W) '
                 f'(FormatShape("NCHW"), num_clips=1); got {inputs.shape}')
-        out = self.backbone(inputs)
-        tokens = dict(video_feature=out['video_feature'],
-                      frame_features=out['frame_features'])
-        if self.trajectory_neck is not None:
+        boxes = {}
+        if self.backbone.trajectory_encoder is not None:
             if not data_samples:
-                raise ValueError('the trajectory neck needs the data '
+                raise ValueError('the trajectory encoder needs the data '
                                  'samples (they carry the boxes)')
-            boxes = stack_boxes(data_samples, inputs.device)
-            tokens.update(self.trajectory_neck(
-                out['layer_tokens'][self.object_layer][:, :, 1:],
-                boxes['boxes'], boxes['labels'], boxes['box_mask'],
-                image_size=tuple(inputs.shape[-2:])))
-        if self.action_neck is not None:
-            tokens.update(self.action_neck(
-                out['layer_tokens'][self.action_layer],
-                tokens.get('object_tokens'), tokens.get('object_mask')))
-        return tokens
+            stacked = stack_boxes(data_samples, inputs.device)
+            boxes = dict(obj_boxes=stacked['boxes'],
+                         obj_labels=stacked['labels'],
+                         obj_mask=stacked['box_mask'])
+        return self.backbone(inputs, **boxes)
 
     def pool_tokens(self, tokens: Dict[str, torch.Tensor]) -> torch.Tensor:
         """``[video_feature ; pooled present trajectories ; mean action]``.

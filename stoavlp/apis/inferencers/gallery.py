@@ -11,7 +11,7 @@ from typing import Dict, List, Optional, Sequence
 import torch
 from mmengine.logging import print_log
 
-CACHE_VERSION = 1
+CACHE_VERSION = 2  # 2: RetrievalFeatures names
 
 
 def model_fingerprint(model: torch.nn.Module, *extra: str) -> str:
@@ -51,7 +51,7 @@ class VideoFeatureCache:
     def __init__(self, path: Optional[str], fingerprint: str) -> None:
         self.path, self.fingerprint = path, fingerprint
         self.entries: Dict[str, dict] = {}
-        self.shared: Dict[str, torch.Tensor] = {}  # e.g. video_types
+        self.shared: Dict = {}  # video_types, cls_index
         if path and osp.isfile(path):
             self._load()
 

@@ -33,6 +33,12 @@ class VideoQAInferencer(BaseVideoInferencer):
         if not hasattr(self.model, 'qa_head'):
             raise TypeError(f'{type(self.model).__name__} is not a QA model '
                             '(STOAVLPQuestionAnswerer)')
+        if hasattr(self.model.qa_head, 'num_classes') and \
+                not (self.model.dataset_meta or {}).get('answers'):
+            raise ValueError(
+                'the QA model names no answers: load it from a checkpoint '
+                'the Runner saved (its meta.dataset_meta["answers"]) or set '
+                'model.dataset_meta = dict(answers=[...])')
 
     def jobs(self, inputs, questions: Union[str, Sequence[str]] = ''
              ) -> List[tuple]:

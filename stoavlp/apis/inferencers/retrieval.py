@@ -2,10 +2,10 @@
 
 Letters: Q queries, G gallery items, D joint width, k candidates.
 
-Ranking is the model's :meth:`STOAVLPRetriever.rank`, the function
-evaluation ranks with: cosine similarity, the top ``rerank_topk``
-re-scored by ``softmax(scale * sim) * P_match(VTM)`` and placed above the
-rest.
+Ranking is evaluation's (:func:`~stoavlp.evaluation.functional
+.rank_direction` with the model's ``rerank_scores``): cosine similarity, the
+top ``rerank_topk`` re-scored by ``softmax(scale * sim) * P_match(VTM)`` and
+placed above the rest.
 """
 import os.path as osp
 from typing import Dict, List, Optional, Sequence
@@ -13,6 +13,8 @@ from typing import Dict, List, Optional, Sequence
 import numpy as np
 import torch
 
+from stoavlp.evaluation.functional import rank_direction
+from stoavlp.structures import RetrievalFeatures
 from .base import BaseVideoInferencer, _name, list_videos
 from .gallery import VideoFeatureCache, model_fingerprint
 
@@ -20,11 +22,11 @@ from .gallery import VideoFeatureCache, model_fingerprint
 class _RetrievalInferencer(BaseVideoInferencer):
 
     def _check_model(self) -> None:
-        if not hasattr(self.model, 'rank'):
+        if not hasattr(self.model, 'rerank_scores'):
             raise TypeError(f'{type(self.model).__name__} is not a retrieval '
                             'model (STOAVLPRetriever)')
 
-    def tokenize(self, texts: Sequence[str]) -> Dict[str, torch.Tensor]:
+    def tokenize(self, texts: Sequence[str]) -> RetrievalFeatures:
         """``text_features`` of texts, tokenised by the tokenizer of the
         pipeline's own ``TokenizeText`` (its noun/verb tags are not needed
         to rank, so spaCy is skipped: about 25 ms a query on a CPU)."""
@@ -39,13 +41,14 @@ class _RetrievalInferencer(BaseVideoInferencer):
         mask = torch.as_tensor(packed['attention_mask']).to(device)
         with torch.no_grad():
             feats = self.model.text_features(ids, mask)
-        return {k: v.cpu() for k, v in feats.items()}
+        return feats.map(lambda t: t.cpu())
 
     @torch.no_grad()
     def encode_videos(self, videos: Sequence, batch_size: int = 8):
-        """Yield ``(index, features)`` per usable video (``video_features``
-        rows on the CPU, shared ``video_types`` under the key ``None``),
-        and ``(index, error)`` strings for the others."""
+        """Yield ``(index, features)`` per usable video (its rows of
+        ``video_features`` on the CPU), ``(None, shared)`` with what all
+        videos share (``video_types``, ``cls_index``), and ``(index,
+        error)`` strings for the unusable ones."""
         jobs = [(video, None) for video in videos]
         for indices, batch, errors in self.batches(jobs, batch_size):
             for i, err in errors.items():
@@ -55,32 +58,33 @@ class _RetrievalInferencer(BaseVideoInferencer):
             data = self.model.data_preprocessor(batch, False)
             feats = self.model.video_features(data['inputs'],
                                               data['data_samples'])
-            types = feats.pop('video_types', None)
             for row, i in enumerate(indices):
-                yield i, {k: v[row].cpu() for k, v in feats.items()}
-            if types is not None:
-                yield None, types.cpu()
+                yield i, {k: v[row].cpu()
+                          for k, v in feats.video_rows().items()}
+            if feats.video_types is not None:
+                yield None, dict(video_types=feats.video_types.cpu(),
+                                 cls_index=feats.cls_index)
 
-    def rank(self, feats: Dict, videos_are_queries: bool,
+    def rank(self, feats: RetrievalFeatures, videos_are_queries: bool,
              topk: int) -> Dict[str, torch.Tensor]:
-        """The model's ranking, ``topk`` best first; past the re-ranked
+        """Evaluation's ranking, ``topk`` best first; past the re-ranked
         candidates the order is by similarity, as in evaluation."""
-        queries = len(feats['video_embed' if videos_are_queries
-                            else 'text_embed'])
-        gallery = len(feats['text_embed' if videos_are_queries
-                            else 'video_embed'])
+        queries, gallery = (feats.num_videos, feats.num_texts) \
+            if videos_are_queries else (feats.num_texts, feats.num_videos)
         topk = min(topk, gallery)
         with torch.no_grad():
-            ranked = self.model.rank(feats, videos_are_queries,
-                                     [0] * queries, topk)
+            ranked = rank_direction(
+                feats, videos_are_queries, [0] * queries,
+                scorer=self.model.rerank_scores,
+                rerank_topk=self.model.rerank_topk, topk=topk)
         index, scores = ranked['topk_indices'], ranked['topk_scores']
         if index.shape[1] >= topk:
             return dict(indices=index[:, :topk], scores=scores[:, :topk],
                         reranked=min(self.model.rerank_topk, topk))
         # more than rerank_topk asked for: the rest by similarity
-        q, g = ('video_embed', 'text_embed') if videos_are_queries \
-            else ('text_embed', 'video_embed')
-        sims = feats[q].float() @ feats[g].float().T  # (Q, G)
+        q, g = (feats.video_embed, feats.text_embed) if videos_are_queries \
+            else (feats.text_embed, feats.video_embed)
+        sims = q.float() @ g.float().T  # (Q, G)
         sims.scatter_(1, index, float('-inf'))
         rest = sims.topk(topk - index.shape[1], dim=1)
         return dict(indices=torch.cat([index, rest.indices], 1),
@@ -143,7 +147,7 @@ class TextToVideoRetrievalInferencer(_RetrievalInferencer):
         self.errors, self.num_encoded = {}, 0
         for i, result in self.encode_videos(todo, self.batch_size):
             if i is None:
-                cache.shared['video_types'] = result
+                cache.shared.update(result)
             elif isinstance(result, str):
                 self.errors[todo[i]] = result
             else:
@@ -168,7 +172,8 @@ class TextToVideoRetrievalInferencer(_RetrievalInferencer):
         if not self.gallery:
             raise ValueError('no gallery: call set_gallery(videos) first')
         queries = [inputs] if isinstance(inputs, str) else list(inputs)
-        feats = dict(self.features, **self.tokenize(queries))
+        feats = RetrievalFeatures.from_dict(self.features).with_texts(
+            self.tokenize(queries))
         ranked = self.rank(feats, False, topk)
         return dict(predictions=[
             dict(query=q, videos=[self.gallery[i] for i in index],
@@ -203,20 +208,20 @@ class VideoToTextRetrievalInferencer(_RetrievalInferencer):
         videos = list_videos(inputs)
         preds: List[dict] = [None] * len(videos)
         rows, order = [], []
-        types = None
+        shared = {}
         for i, result in self.encode_videos(videos, batch_size):
             if i is None:
-                types = result
+                shared = result
             elif isinstance(result, str):
                 preds[i] = dict(video=_name(videos[i], i), error=result)
             else:
                 rows.append(result)
                 order.append(i)
         if rows:
-            feats = {k: torch.stack([r[k] for r in rows]) for k in rows[0]}
-            if types is not None:
-                feats['video_types'] = types
-            ranked = self.rank(dict(feats, **self.text_feats), True, topk)
+            feats = RetrievalFeatures.from_dict(dict(
+                {k: torch.stack([r[k] for r in rows]) for k in rows[0]},
+                **shared)).with_texts(self.text_feats)
+            ranked = self.rank(feats, True, topk)
             for row, i in enumerate(order):
                 index = ranked['indices'][row].tolist()
                 preds[i] = dict(video=_name(videos[i], i),
@@ -228,19 +233,18 @@ class VideoToTextRetrievalInferencer(_RetrievalInferencer):
 
 
 def encode_dataset(model: torch.nn.Module, dataset, batch_size: int = 8,
-                   workers: int = 0, show_progress: bool = True) -> Dict:
+                   workers: int = 0,
+                   show_progress: bool = True) -> RetrievalFeatures:
     """``RetrievalLoop``'s features of every video and text of a test-mode
-    retrieval dataset (``video_embed (V, D)``, ``text_embed (T, D)``,
-    ``text_to_video (T,)``, ``video_sample_idx (V,)``, ...), on the CPU."""
+    retrieval dataset, on the CPU."""
     from mmengine.dataset import pseudo_collate
     from torch.utils.data import DataLoader
 
-    from stoavlp.engine.runner.retrieval_loop import (batch_features,
-                                                      merge_features)
+    from stoavlp.engine.runner.retrieval_loop import batch_features
     loader = DataLoader(dataset, batch_size=batch_size, num_workers=workers,
                         collate_fn=pseudo_collate)
     if show_progress:
         from tqdm import tqdm
         loader = tqdm(loader, desc='encoding videos', unit='batch')
     parts = [batch_features(model, batch) for batch in loader]
-    return merge_features([parts], len(dataset))
+    return RetrievalFeatures.merge(parts, len(dataset))

@@ -41,7 +41,7 @@ class ExportCLIPHook(Hook):
         tmp = f'{path}.tmp{os.getpid()}'
         state = model.clip_state_dict()
         # says which MLP activation the towers use (read_clip_checkpoint)
-        act = getattr(model.video_encoder, 'act', None)
+        act = getattr(model.video_encoder.backbone, 'act', None)
         if act is not None:
             state['activation'] = act
         torch.save(state, tmp)

@@ -1,4 +1,7 @@
-from .retrieval_loop import RetrievalLoop, merge_features
+from .retrieval_loop import RetrievalLoop, batch_features, rank_with_model
 from .train_loop import ResumableEpochBasedTrainLoop
 
-__all__ = ['ResumableEpochBasedTrainLoop', 'RetrievalLoop', 'merge_features']
+__all__ = [
+    'ResumableEpochBasedTrainLoop', 'RetrievalLoop', 'batch_features',
+    'rank_with_model'
+]

@@ -1,6 +1,11 @@
-"""Retrieval evaluation: cache features of the whole test set, then rank."""
+"""Retrieval evaluation: cache features of the whole test set, then rank.
+
+model (``mode='tensor'``: :class:`RetrievalFeatures` per batch) -> this loop
+(gathers, merges) -> :func:`~stoavlp.evaluation.functional.retrieval_ranks`
+(with the model's ``rerank_scores`` as the scorer) -> the metric.
+"""
 import contextlib
-from typing import Dict, List, Optional, Sequence, Tuple, Union
+from typing import Dict, List, Optional, Tuple, Union
 
 import torch
 from mmengine.dist import all_gather_object, get_dist_info
@@ -8,12 +13,11 @@ from mmengine.evaluator import Evaluator
 from mmengine.runner.loops import BaseLoop
 from torch.utils.data import DataLoader
 
+from stoavlp.evaluation.functional import retrieval_ranks
 from stoavlp.registry import LOOPS
+from stoavlp.structures import RetrievalFeatures
 
 AMP_DTYPES = {None: None, 'bf16': torch.bfloat16, 'fp16': torch.float16}
-
-_VIDEO_KEYS = ('video_embed', 'video_tokens', 'video_keep')
-_TEXT_KEYS = ('text_embed', 'text_tokens', 'text_keep', 'text_eot')
 
 
 @LOOPS.register_module()
@@ -21,11 +25,14 @@ class RetrievalLoop(BaseLoop):
     """Validation or test loop for text-video retrieval.
 
     1. Every rank runs ``mode='tensor'`` on its share of the test videos
-       (each item: a video and all its texts) and keeps the features.
+       (each item: a video and all its texts) and keeps the
+       :class:`RetrievalFeatures`.
     2. Features are gathered from all ranks, ordered by sample index, and
-       the distributed sampler's padding (repeated samples) is dropped.
-    3. ``model.predict_all`` ranks texts->videos and videos->texts (memory
-       bounded, optional VTM re-ranking); each rank reports its share of the
+       the distributed sampler's padding (repeated samples) is dropped
+       (``RetrievalFeatures.merge``).
+    3. :func:`retrieval_ranks` ranks texts->videos and videos->texts (memory
+       bounded; the model's top ``rerank_topk`` candidates re-scored by its
+       ``rerank_scores``); each rank reports its share of the
        queries to the evaluator (e.g. ``RetrievalRecall``): the ground-truth
        rank and, for ``DumpResults`` (``tools/test.py --dump``), the query
        (text and id, or video id), its ground-truth ids and the top
@@ -45,13 +52,16 @@ class RetrievalLoop(BaseLoop):
             re-ranking under ``torch.autocast`` in that dtype (about half
             the memory and time on GPUs; scores are ranked in float32). None
             (default) runs in float32.
+        chunk_size (int): Queries scored at a time (memory bound). Defaults
+            to 1024.
     """
 
     def __init__(self, runner, dataloader: Union[DataLoader, Dict],
                  evaluator: Union[Evaluator, Dict, List],
                  stage: str = 'test', dump_topk: int = 10,
-                 amp: Optional[str] = None) -> None:
+                 amp: Optional[str] = None, chunk_size: int = 1024) -> None:
         super().__init__(runner, dataloader)
+        self.chunk_size = chunk_size
         if amp not in AMP_DTYPES:
             raise ValueError(f'amp must be one of {list(AMP_DTYPES)}, got '
                              f'{amp!r}')
@@ -75,11 +85,13 @@ class RetrievalLoop(BaseLoop):
             parts.append(self._features(data_batch))
             runner.call_hook(f'after_{stage}_iter', batch_idx=idx,
                              data_batch=data_batch, outputs=None)
-        feats = merge_features(all_gather_object(parts),
-                               len(self.dataloader.dataset))
+        feats = RetrievalFeatures.merge(
+            [part for rank_parts in all_gather_object(parts)
+             for part in rank_parts], len(self.dataloader.dataset))
         model = getattr(runner.model, 'module', runner.model)
         with torch.no_grad(), autocast(self.amp, _device(model)):
-            ranks = model.predict_all(feats, keep_topk=self.dump_topk)
+            ranks = rank_with_model(model, feats, keep_topk=self.dump_topk,
+                                    chunk_size=self.chunk_size)
         rank, world = get_dist_info()
         t2v, v2t = query_results(ranks, feats, self.dataloader.dataset)
         results = t2v[rank::world] + v2t[rank::world]
@@ -98,16 +110,22 @@ class RetrievalLoop(BaseLoop):
 
 @torch.no_grad()
 def batch_features(model: torch.nn.Module, data_batch: dict,
-                   amp: Optional[str] = None) -> Dict:
-    """``mode='tensor'`` features of one collated batch on the CPU, with
-    each video's ``sample_idx`` (what :func:`merge_features` orders by)."""
+                   amp: Optional[str] = None) -> RetrievalFeatures:
+    """``mode='tensor'`` features of one collated batch, on the CPU."""
     data = model.data_preprocessor(data_batch, False)
     with autocast(amp, _device(model)):
         feats = model(data['inputs'], data['data_samples'], mode='tensor')
-    feats = {k: v.cpu() for k, v in feats.items()}
-    feats['sample_idx'] = torch.tensor(
-        [s.metainfo['sample_idx'] for s in data['data_samples']])
-    return feats
+    return feats.map(lambda t: t.cpu())
+
+
+def rank_with_model(model: torch.nn.Module, feats: RetrievalFeatures,
+                    keep_topk: int = 0,
+                    chunk_size: int = 1024) -> Dict[str, torch.Tensor]:
+    """:func:`retrieval_ranks` with the model's re-ranking (its
+    ``rerank_scores`` on the top ``rerank_topk``)."""
+    return retrieval_ranks(feats, scorer=model.rerank_scores,
+                           rerank_topk=model.rerank_topk,
+                           keep_topk=keep_topk, chunk_size=chunk_size)
 
 
 def _device(model: torch.nn.Module) -> str:
@@ -122,52 +140,15 @@ def autocast(amp: Optional[str], device: str):
     return torch.autocast(device_type=device, dtype=AMP_DTYPES[amp])
 
 
-def merge_features(parts: Sequence[Sequence[Dict]], size: int) -> Dict:
-    """Merge per-batch features of all ranks into one test set.
-
-    Videos are ordered by sample index; repeats (sampler padding) and
-    anything beyond ``size`` are dropped; ``text_owner`` (index in the
-    batch) becomes ``text_to_video`` (index in the merged videos).
-    """
-    batches = [batch for rank_parts in parts for batch in rank_parts]
-    order, seen = [], set()
-    for b, batch in enumerate(batches):
-        for i, idx in enumerate(batch['sample_idx'].tolist()):
-            if idx not in seen and idx < size:
-                seen.add(idx)
-                order.append((idx, b, i))
-    order.sort()
-    merged = {k: [] for k in _VIDEO_KEYS + _TEXT_KEYS
-              if k in batches[0]}
-    text_to_video = []
-    for video, (_, b, i) in enumerate(order):
-        batch = batches[b]
-        for key in _VIDEO_KEYS:
-            if key in merged:
-                merged[key].append(batch[key][i:i + 1])
-        own = batch['text_owner'] == i
-        for key in _TEXT_KEYS:
-            if key in merged:
-                merged[key].append(batch[key][own])
-        text_to_video += [video] * int(own.sum())
-    out = {k: torch.cat(v) for k, v in merged.items()}
-    out['text_to_video'] = torch.tensor(text_to_video)
-    out['video_sample_idx'] = torch.tensor([idx for idx, _, _ in order])
-    if 'video_types' in batches[0]:
-        out['video_types'] = batches[0]['video_types']
-    return out
-
-
-def query_results(ranks: Dict, feats: Dict,
+def query_results(ranks: Dict, feats: RetrievalFeatures,
                   dataset) -> Tuple[List[dict], List[dict]]:
     """One dict per text query and per video query: ``t2v_rank`` /
     ``v2t_rank`` and, when the dataset says them, the query, the ground
     truth and the top candidates by id (text ids are ``<video_id>#<n>``,
     the n-th caption of the video)."""
-    infos = [dataset.get_data_info(int(i))
-             for i in feats['video_sample_idx']]
+    infos = [dataset.get_data_info(int(i)) for i in feats.sample_idx]
     video_ids = [str(info.get('video_id', i)) for i, info in enumerate(infos)]
-    text_to_video = feats['text_to_video'].tolist()
+    text_to_video = feats.text_to_video.tolist()
     texts, text_ids = [], []
     for v, info in enumerate(infos):
         captions = info.get('text', [])

@@ -98,15 +98,20 @@ class QAAccuracy(BaseMetric):
         Args:
             data_batch (dict, optional): Unused.
             data_samples (Sequence[dict | BaseDataElement]): Each holds
-                ``pred_answer`` (str), ``answer`` (str or list[str]) and
-                optionally ``question_type`` (str) or ``question`` (str).
+                ``pred_answer`` (str) or ``pred_label`` (an index into the
+                dataset's ``metainfo['answers']``), ``answer`` (str or
+                list[str]) and optionally ``question_type`` (str) or
+                ``question`` (str).
         """
         for sample in data_samples:
             pred = sample.get('pred_answer', None)
+            if pred is None and sample.get('pred_label', None) is not None:
+                pred = self._answer_name(int(sample.get('pred_label')))
             answers = sample.get('answer', None)
             if pred is None or answers is None:
-                raise KeyError('QAAccuracy needs "pred_answer" and "answer" '
-                               'in every data sample')
+                raise KeyError('QAAccuracy needs "pred_answer" (or '
+                               '"pred_label") and "answer" in every data '
+                               'sample')
             if isinstance(answers, str):
                 answers = [answers]
             correct = normalize_answer(pred) in {
@@ -120,6 +125,14 @@ class QAAccuracy(BaseMetric):
             self.results.append(
                 dict(correct=correct,
                      qtype=None if qtype is None else str(qtype).lower()))
+
+    def _answer_name(self, label: int) -> str:
+        answers = (self.dataset_meta or {}).get('answers')
+        if answers is None:
+            raise KeyError('a prediction by class index, but the dataset '
+                           'names no answers (metainfo["answers"], from '
+                           'its answer_vocab)')
+        return answers[label]
 
     def compute_metrics(self, results: List[dict]) -> Dict[str, float]:
         """Accuracy in percent, overall and per question type.

@@ -3,9 +3,9 @@ from .caption import STOAVLPCaptioner
 from .clip_pretrain import CLIPPretrainer
 from .pretrain import STOAVLPPretrainer
 from .qa import STOAVLPQuestionAnswerer
-from .retrieval import STOAVLPRetriever
+from .retrieval import STOAVLPMultipleChoice, STOAVLPRetriever
 
 __all__ = [
     'CLIPPretrainer', 'STOAVLPCaptioner', 'STOAVLPPretrainer', 'STOAVLPQuestionAnswerer',
-    'STOAVLPRetriever', 'VideoTextModel'
+    'STOAVLPMultipleChoice', 'STOAVLPRetriever', 'VideoTextModel'
 ]

@@ -37,8 +37,9 @@ class CLIPPretrainer(VideoTextModel):
         num_classes (int): N, the object classes per clip that can pair
             with a noun. Defaults to 20.
         roi_size (int): RoIAlign output side. Defaults to 3.
-        **kwargs: ``video_encoder``, ``text_encoder``, ``data_preprocessor``
-            (see :class:`VideoTextModel`).
+        **kwargs: ``video_encoder`` (an ``STOAVideoEncoder`` without
+            necks), ``text_encoder``, ``data_preprocessor`` (see
+            :class:`VideoTextModel`).
     """
 
     def __init__(self,
@@ -54,13 +55,18 @@ class CLIPPretrainer(VideoTextModel):
         self.num_classes = num_classes
         self.roi_align = build_roi_align(dict(type='TorchvisionRoIAlign'),
                                          roi_size)
-        self.region_layer = len(self.video_encoder.transformer.resblocks)
+        backbone = self.video_encoder.backbone
+        if self.video_encoder.necks:
+            raise ValueError('CLIPPretrainer trains the CLIP towers only: '
+                             'set video_encoder.trajectory_encoder and '
+                             'action_encoder to None')
+        self.region_layer = len(backbone.transformer.resblocks)
         if self.region_word_loss is not None and \
-                self.region_layer not in self.video_encoder.feature_layers:
+                self.region_layer not in backbone.feature_layers:
             raise ValueError(
                 'region_word_loss needs the top block\'s tokens: add '
-                f'{self.region_layer} to video_encoder.feature_layers '
-                f'{self.video_encoder.feature_layers}')
+                f'{self.region_layer} to video_encoder.backbone.'
+                f'feature_layers {backbone.feature_layers}')
 
     def region_features(self, patch_tokens: torch.Tensor,
                         data_samples: List,
@@ -93,7 +99,7 @@ class CLIPPretrainer(VideoTextModel):
         counts = pooled.new_zeros(b * self.num_classes).index_add(
             0, slot, torch.ones_like(slot, dtype=pooled.dtype))
         mean = sums / counts.clamp(min=1)[:, None]
-        encoder = self.video_encoder
+        encoder = self.video_encoder.backbone
         regions = encoder.ln_post(mean.to(patch_tokens.dtype)) @ encoder.proj
         return dict(regions=regions.view(b, self.num_classes, -1),
                     present=(counts > 0).view(b, self.num_classes))
@@ -104,7 +110,7 @@ class CLIPPretrainer(VideoTextModel):
         """
         token_ids = stack_field(data_samples, 'token_ids')
         attention_mask = stack_field(data_samples, 'attention_mask')
-        out = self.video_encoder(inputs)
+        out = self.video_encoder.backbone(inputs)
         text = self.encode_text(token_ids, attention_mask)
         losses = dict(loss_vtc=self.vtc_loss(out['video_feature'],
                                              text['text_feature']))
@@ -126,7 +132,7 @@ class CLIPPretrainer(VideoTextModel):
         """The towers in OpenAI CLIP's layout (``visual.*``, text keys,
         ``logit_scale``), loadable by ``pretrained=``."""
         state = {f'visual.{k}': v.detach().clone()
-                 for k, v in self.video_encoder.state_dict().items()}
+                 for k, v in self.video_encoder.backbone.state_dict().items()}
         state.update({k: v.detach().clone()
                       for k, v in self.text_encoder.state_dict().items()})
         state['logit_scale'] = self.vtc_loss.logit_scale.detach().clone()

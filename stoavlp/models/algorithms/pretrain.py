@@ -17,27 +17,30 @@ from .base import VideoTextModel
 class STOAVLPPretrainer(VideoTextModel):
     """``L = L_VTC + L_VTM + L_MLM + L_PLM + L_OTA + L_ASP`` (eq. 10).
 
-    Each objective is a registered part; setting it to None in the config
-    drops it (Table 4 ablations): ``vtc_loss`` (eq. 3-5), ``vtm_head``
-    (VTM with hard negatives), ``lm_head`` (MLM and PLM, each droppable in
-    the head's config), ``ota_loss`` (eq. 6-7, needs the trajectory
-    encoder), ``asp_loss`` (eq. 8-9, needs the action encoder). Loss weights
-    live in each part's config.
+    Each objective is a registered part with its own ``loss``; setting it
+    to None in the config drops it (Table 4 ablations): ``vtc_loss``
+    (eq. 3-5), ``vtm_head`` (VTM with hard negatives), ``mlm_head`` and
+    ``plm_head`` (through the shared tied ``lm_head``), ``ota_loss``
+    (eq. 6-7, needs the trajectory encoder), ``asp_loss`` (eq. 8-9, needs
+    the action encoder). Loss weights live in each part's config.
 
     Random choices (MLM masks, PLM split points, VTM negatives) are drawn
-    for the global batch from a generator seeded by the iteration, so they
-    are the same for any number of ranks and after a resume.
+    for the global batch from one generator seeded by the iteration
+    (``VideoTextFeatures.generator``), in this order, so they are the same
+    for any number of ranks and after a resume.
 
     Args:
-        vtc_loss, vtm_head, lm_head, ota_loss, asp_loss (dict, optional):
-            The objectives.
-        **kwargs: The encoders, see :class:`VideoTextModel`.
+        vtc_loss, vtm_head, mlm_head, plm_head, ota_loss, asp_loss (dict,
+            optional): The objectives.
+        **kwargs: The encoders and ``lm_head``, see
+            :class:`VideoTextModel`.
     """
 
     def __init__(self,
                  vtc_loss: Optional[dict] = None,
                  vtm_head: Optional[dict] = None,
-                 lm_head: Optional[dict] = None,
+                 mlm_head: Optional[dict] = None,
+                 plm_head: Optional[dict] = None,
                  ota_loss: Optional[dict] = None,
                  asp_loss: Optional[dict] = None,
                  **kwargs) -> None:
@@ -45,75 +48,59 @@ class STOAVLPPretrainer(VideoTextModel):
         build = lambda cfg: MODELS.build(cfg) if cfg else None  # noqa: E731
         self.vtc_loss = build(vtc_loss)
         self.vtm_head = build(vtm_head)
-        self.lm_head = build(lm_head)
+        self.mlm_head = build(mlm_head)
+        self.plm_head = build(plm_head)
         self.ota_loss = build(ota_loss)
         self.asp_loss = build(asp_loss)
-        needs = [(self.ota_loss, self.trajectory_encoder, 'ota_loss',
-                  'trajectory_encoder'),
-                 (self.asp_loss, self.action_encoder, 'asp_loss',
-                  'action_encoder'),
-                 (self.vtm_head, self.fusion_encoder, 'vtm_head',
-                  'fusion_encoder'),
-                 (self.lm_head, self.fusion_encoder, 'lm_head',
-                  'fusion_encoder')]
+        video = self.video_encoder
+        needs = [(self.ota_loss, video.trajectory_encoder, 'ota_loss',
+                  'video_encoder.trajectory_encoder'),
+                 (self.asp_loss, video.action_encoder, 'asp_loss',
+                  'video_encoder.action_encoder')]
+        for head in ('vtm_head', 'mlm_head', 'plm_head'):
+            needs.append((getattr(self, head), self.fusion_encoder, head,
+                          'fusion_encoder'))
+        for head in ('mlm_head', 'plm_head'):
+            needs.append((getattr(self, head), self.lm_head, head,
+                          'lm_head (the tied vocabulary read-out)'))
         for part, required, name, required_name in needs:
             if part is not None and required is None:
                 raise ValueError(f'{name} needs a {required_name}')
+        if self.vtm_head is not None and self.vtc_loss is None and \
+                self.vtm_head.temperature is None:
+            raise ValueError('vtm_head draws negatives by the VTC '
+                             'similarity: without vtc_loss give it a '
+                             'temperature (official: 0.07)')
 
     # -- objectives ---------------------------------------------------------
     def loss(self, inputs: torch.Tensor,
              data_samples: List) -> Dict[str, torch.Tensor]:
         """All enabled objectives of one batch (keys ``loss_*``)."""
-        token_ids = stack_field(data_samples, 'token_ids')
-        attention_mask = stack_field(data_samples, 'attention_mask')
-        video = self.encode_video(inputs, data_samples)
-        text = self.encode_text(token_ids, attention_mask)
-        eot = text['eot_index']
-        video_seq = self.video_sequence(video) \
-            if self.fusion_encoder is not None else None
-        generator = self._generator()
+        features = self.extract_features(
+            inputs, data_samples,
+            logit_scale=self.vtc_loss.scale()
+            if self.vtc_loss is not None else None)
+        video, text = features.video, features.text
         losses = {}
         if self.vtc_loss is not None:
             losses['loss_vtc'] = self.vtc_loss(video['video_feature'],
                                                text['text_feature'])
-        if self.vtm_head is not None:
-            losses['loss_vtm'] = self.vtm_loss(video, text, video_seq,
-                                               attention_mask, generator)
-        if self.lm_head is not None and self.lm_head.mlm_loss is not None:
-            losses['loss_mlm'] = self.loss_mlm(video_seq, token_ids,
-                                               attention_mask, generator)
-        if self.lm_head is not None and self.lm_head.plm_loss is not None:
-            eot = text['eot_index']
-            split = self.lm_head.plm_loss.sample_split(
-                eot, self._local_uniform(generator, len(eot)).to(eot.device))
-            losses['loss_plm'] = self.prefix_lm_loss(
-                video_seq, text, token_ids, attention_mask, split)
+        # the generator's draws: VTM, then MLM, then PLM
+        for name, head in (('loss_vtm', self.vtm_head),
+                           ('loss_mlm', self.mlm_head),
+                           ('loss_plm', self.plm_head)):
+            if head is not None:
+                losses[name] = head.loss(features, data_samples)
         if self.ota_loss is not None:
             losses['loss_ota'] = self.ota_loss(
                 video['trajectory_tokens'], video['trajectory_mask'],
                 text['token_features'],
-                stack_field(data_samples, 'noun_mask'), eot)
+                stack_field(data_samples, 'noun_mask'), features.eot_index)
         if self.asp_loss is not None:
             losses['loss_asp'] = self.asp_loss(
                 video['action_tokens'], text['token_features'],
-                stack_field(data_samples, 'verb_mask'), eot)
+                stack_field(data_samples, 'verb_mask'), features.eot_index)
         return losses
-
-    def loss_mlm(self, video_seq: tuple, token_ids: torch.Tensor,
-                 attention_mask: torch.Tensor,
-                 generator: torch.Generator) -> torch.Tensor:
-        """MLM: mask 15 % of the words (id 0 into the text encoder, zero
-        feature into the fusion encoder), predict them bidirectionally."""
-        draw = self._local_uniform(generator, *token_ids.shape).to(
-            token_ids.device)
-        masked = self.lm_head.mlm_loss.sample_mask(token_ids, attention_mask,
-                                                   draw)
-        masked_text = self.encode_text(token_ids.masked_fill(masked, 0),
-                                       attention_mask)['token_features']
-        masked_text = masked_text.masked_fill(masked[..., None], 0)
-        _, fused_text = self.fuse(video_seq, masked_text, attention_mask)
-        return self.lm_head.loss_mlm(fused_text, token_ids, masked,
-                                     self.text_encoder.token_embedding.weight)
 
     @torch.no_grad()
     def explain(self, inputs: torch.Tensor, data_samples: List) -> List[Dict]:
@@ -204,25 +191,20 @@ class STOAVLPPretrainer(VideoTextModel):
         video_index = torch.arange(b, device=truth.device)[:, None].expand(
             b, n + 1).reshape(-1)
         text_index = text_index.reshape(-1)
-        tokens, types, keep = self.video_sequence(video)
-        fused_video, fused_text = self.fuse(
-            (tokens[video_index], types, keep[video_index]),
-            text['token_features'][text_index],
-            attention_mask.flatten(0, 1)[text_index])
-        v_cls = video['frame_features'].shape[1]
         probs = self.vtm_head.match_probability(
-            fused_video[:, v_cls],
-            fused_text[torch.arange(len(text_index)),
-                       text['eot_index'][text_index]])
+            self, self.video_sequence(video).select(video_index),
+            text['token_features'][text_index],
+            attention_mask.flatten(0, 1)[text_index],
+            text['eot_index'][text_index])
         return probs.view(b, n + 1)
 
     def predict(self, inputs: torch.Tensor, data_samples: List) -> List:
-        """Normalised ``video_feature`` / ``text_feature`` per sample (the
+        """Normalised ``video_embed`` / ``text_embed`` per sample (the
         features retrieval evaluation compares).
 
         Samples with n texts (multiple-choice items: the pre-training
         validation) get what :class:`PretrainMechanismMetric` reads instead
-        of ``text_feature``: ``vtm_probs (n + 1,)`` (:meth:`match_options`),
+        of ``text_embed``: ``vtm_probs (n + 1,)`` (:meth:`match_options`),
         the OTA/ASP matches of the true text (:meth:`explain`),
         ``frame_feature (D,)`` (the mean frame token), and with the necks
         ``trajectory_tokens (N, D)``, ``trajectory_mask (N,)``,
@@ -236,18 +218,18 @@ class STOAVLPPretrainer(VideoTextModel):
         if token_ids is not None:
             feats.update(self.encode_text(
                 token_ids, stack_field(data_samples, 'attention_mask')))
-        video_feature = F.normalize(feats['video_feature'], dim=-1)
-        text = F.normalize(feats['text_feature'], dim=-1) \
+        video_embed = F.normalize(feats['video_feature'], dim=-1)
+        text_embed = F.normalize(feats['text_feature'], dim=-1) \
             if 'text_feature' in feats else None
         for i, sample in enumerate(data_samples):
-            sample.set_field(video_feature[i], 'video_feature')
-            if text is not None:
-                sample.set_field(text[i], 'text_feature')
+            sample.set_field(video_embed[i], 'video_embed')
+            if text_embed is not None:
+                sample.set_field(text_embed[i], 'text_embed')
         return data_samples
 
     def _predict_mechanism(self, video: Dict, data_samples: List) -> List:
-        fields = dict(video_feature=F.normalize(video['video_feature'],
-                                                dim=-1),
+        fields = dict(video_embed=F.normalize(video['video_feature'],
+                                              dim=-1),
                       frame_feature=video['frame_features'].mean(1))
         for key in ('trajectory_tokens', 'trajectory_mask', 'action_tokens'):
             if key in video:

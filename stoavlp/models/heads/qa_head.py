@@ -1,6 +1,7 @@
 """Open-ended QA heads on the fused [ANSWER] slot.
 
-Letters: B batch, C fusion width, A answer classes, V BPE vocabulary.
+Letters: B batch, L question length, C fusion width, A answer classes,
+V BPE vocabulary.
 """
 from typing import List, Optional, Sequence
 
@@ -9,70 +10,112 @@ import torch.nn as nn
 import torch.nn.functional as F
 from mmengine.model import BaseModule
 
-from stoavlp.datasets.answer_vocab import build_answer_vocab
 from stoavlp.registry import MODELS, TOKENIZERS
 from ..utils.distributed import global_mean
+from ..utils.features import VideoTextFeatures
 
 
-@MODELS.register_module()
-class QAClassifierHead(BaseModule):
-    """Classify the [ANSWER] slot over the most frequent training answers.
-
-    The answer vocabulary is the one the dataset labels with (same
-    ``answer_vocab`` dict in the config). Samples whose answer is outside it
-    (label -1) are ignored by the loss and count as wrong in evaluation.
+class BaseQAHead(BaseModule):
+    """The [ANSWER] slot: a learned token after the question (as the
+    official release); the fusion encoder reads ``[video side, question,
+    [ANSWER]]`` bidirectionally and the head classifies the slot's output.
 
     Args:
         width (int): C.
-        answer_vocab (dict): ``dict(ann_file=..., size=...)`` (paths as
-            given; relative ones from the working directory).
+        init_cfg (dict, optional): mmengine init config.
+    """
+
+    def __init__(self, width: int, init_cfg: Optional[dict] = None) -> None:
+        super().__init__(init_cfg=init_cfg)
+        self.answer_slot = nn.Parameter(torch.randn(width) * 0.02)
+
+    def slot_features(self, features: VideoTextFeatures) -> torch.Tensor:
+        """``(B, C)`` fused [ANSWER] slot of each (video, question)."""
+        question = features.text['token_features']
+        b = question.shape[0]
+        slot = self.answer_slot.to(question.dtype).expand(b, 1, -1)
+        mask = features.attention_mask.bool()
+        _, fused_text = features.encoders.fuse(
+            features.video_seq, torch.cat([question, slot], 1),
+            torch.cat([mask, mask.new_ones(b, 1)], 1))  # (B, L + 1, C)
+        return fused_text[:, -1]
+
+    def logits(self, features: VideoTextFeatures) -> torch.Tensor:
+        """``(B, A)`` answer logits."""
+        raise NotImplementedError
+
+    def label_names(self, index: Sequence[int],
+                    answers: Optional[Sequence[str]]) -> List[str]:
+        """Answer strings of class indices (``answers``: the dataset's
+        vocabulary, ``dataset_meta['answers']``)."""
+        raise NotImplementedError
+
+
+@MODELS.register_module()
+class QAClassifierHead(BaseQAHead):
+    """Classify the [ANSWER] slot over the most frequent training answers.
+
+    The vocabulary is the dataset's (``answer_vocab`` of the QA dataset,
+    which labels each question with its class and names the classes in its
+    ``metainfo['answers']``; MMEngine saves that in checkpoints as
+    ``meta.dataset_meta``). Samples whose answer is outside it (label -1)
+    are ignored by the loss and count as wrong in evaluation.
+
+    Args:
+        width (int): C.
+        num_classes (int): A, the size of the dataset's answer vocabulary.
         dropout (float): Defaults to 0.1.
         loss_weight (float): Defaults to 1.
         init_cfg (dict, optional): mmengine init config.
     """
 
-    def __init__(self, width: int, answer_vocab: dict, dropout: float = 0.1,
+    def __init__(self, width: int, num_classes: int, dropout: float = 0.1,
                  loss_weight: float = 1.0,
                  init_cfg: Optional[dict] = None) -> None:
-        super().__init__(init_cfg=init_cfg)
-        self.answers = build_answer_vocab(answer_vocab['ann_file'],
-                                          answer_vocab['size'])
+        super().__init__(width, init_cfg=init_cfg)
+        self.num_classes = num_classes
         self.classifier = nn.Sequential(
             nn.Dropout(dropout), nn.Linear(width, 2 * width), nn.GELU(),
-            nn.LayerNorm(2 * width), nn.Linear(2 * width, len(self.answers)))
+            nn.LayerNorm(2 * width), nn.Linear(2 * width, num_classes))
         self.loss_weight = loss_weight
 
-    def loss(self, slot: torch.Tensor, data_samples: Sequence,
-             token_embedding: torch.Tensor) -> torch.Tensor:
-        """Cross entropy of ``slot (B, C)`` against ``answer_label``."""
-        labels = torch.stack([s.answer_label for s in data_samples]).to(
-            slot.device).long()
-        logits = self.classifier(slot).float()
+    def logits(self, features: VideoTextFeatures) -> torch.Tensor:
+        return self.classifier(self.slot_features(features))
+
+    def loss(self, features: VideoTextFeatures,
+             data_samples: Sequence) -> torch.Tensor:
+        """Cross entropy against each sample's ``answer_label``."""
+        logits = self.logits(features).float()
+        labels = torch.stack([torch.as_tensor(s.answer_label)
+                              for s in data_samples]).to(logits.device).long()
+        if int(labels.max()) >= self.num_classes:
+            raise ValueError(
+                f'answer_label {int(labels.max())} >= num_classes '
+                f'{self.num_classes}: the head and the dataset\'s '
+                'answer_vocab disagree in size')
         # mean over the questions with an in-vocabulary answer, globally
         total = F.cross_entropy(logits, labels, ignore_index=-1,
                                 reduction='sum')
         return self.loss_weight * global_mean(total, (labels >= 0).sum())
 
-    def logits(self, slot: torch.Tensor,
-               token_embedding: torch.Tensor) -> torch.Tensor:
-        """``(B, A)`` answer logits of ``slot (B, C)``."""
-        return self.classifier(slot)
-
-    def label_names(self, index: Sequence[int]) -> List[str]:
-        """Answer strings of class indices."""
-        return [self.answers[i] for i in index]
-
-    def predict(self, slot: torch.Tensor,
-                token_embedding: torch.Tensor) -> List[str]:
-        """The answer string of each ``slot (B, C)``."""
-        return self.label_names(
-            self.logits(slot, token_embedding).argmax(-1).tolist())
+    def label_names(self, index: Sequence[int],
+                    answers: Optional[Sequence[str]]) -> List[str]:
+        if answers is None:
+            raise ValueError(
+                'the answer vocabulary is unknown: build the model with '
+                'stoavlp.apis.init_model from a checkpoint the Runner saved '
+                '(its meta.dataset_meta["answers"]) or set '
+                'model.dataset_meta = dataset.metainfo')
+        if len(answers) != self.num_classes:
+            raise ValueError(f'{len(answers)} answers for a head of '
+                             f'{self.num_classes} classes')
+        return [answers[i] for i in index]
 
 
 @MODELS.register_module()
-class QAFirstTokenHead(BaseModule):
+class QAFirstTokenHead(BaseQAHead):
     """The official mode: the [ANSWER] slot predicts the answer's first BPE
-    token over the whole CLIP vocabulary through the tied LM head.
+    token over the whole CLIP vocabulary through a tied LM head.
 
     A multi-token answer can then only be right by its first token; in
     evaluation the predicted token is compared with the whole answer (so
@@ -80,16 +123,18 @@ class QAFirstTokenHead(BaseModule):
     first tokens).
 
     Args:
-        lm_head (dict): A ``TiedLMHead`` config (its MLM/PLM losses unused).
+        width (int): C.
+        lm_head (dict): A ``TiedLMHead`` config (its own, not the
+            algorithm's).
         tokenizer (dict): Defaults to ``dict(type='CLIPTokenizer')``.
         init_cfg (dict, optional): mmengine init config.
     """
 
-    def __init__(self, lm_head: dict, tokenizer: Optional[dict] = None,
+    def __init__(self, width: int, lm_head: dict,
+                 tokenizer: Optional[dict] = None,
                  init_cfg: Optional[dict] = None) -> None:
-        super().__init__(init_cfg=init_cfg)
-        self.lm_head = MODELS.build(
-            dict(lm_head, mlm_loss=None, plm_loss=None))
+        super().__init__(width, init_cfg=init_cfg)
+        self.lm_head = MODELS.build(lm_head)
         self.tokenizer = TOKENIZERS.build(tokenizer
                                           or dict(type='CLIPTokenizer'))
 
@@ -100,22 +145,19 @@ class QAFirstTokenHead(BaseModule):
                              self.tokenizer.eot_token_id
                              for ids, _ in pieces])
 
-    def loss(self, slot: torch.Tensor, data_samples: Sequence,
-             token_embedding: torch.Tensor) -> torch.Tensor:
+    def logits(self, features: VideoTextFeatures) -> torch.Tensor:
+        """``(B, V)`` first-token logits."""
+        return self.lm_head(
+            self.slot_features(features),
+            features.encoders.text_encoder.token_embedding.weight)
+
+    def loss(self, features: VideoTextFeatures,
+             data_samples: Sequence) -> torch.Tensor:
+        logits = self.logits(features).float()
         targets = self.first_tokens([s.answer for s in data_samples])
-        logits = self.lm_head(slot, token_embedding).float()
-        return F.cross_entropy(logits, targets.to(slot.device))
+        return F.cross_entropy(logits, targets.to(logits.device))
 
-    def logits(self, slot: torch.Tensor,
-               token_embedding: torch.Tensor) -> torch.Tensor:
-        """``(B, V)`` first-token logits of ``slot (B, C)``."""
-        return self.lm_head(slot, token_embedding)
-
-    def label_names(self, index: Sequence[int]) -> List[str]:
+    def label_names(self, index: Sequence[int],
+                    answers: Optional[Sequence[str]] = None) -> List[str]:
         """The BPE tokens of vocabulary indices, as text."""
         return [self.tokenizer.decode([int(i)]).strip() for i in index]
-
-    def predict(self, slot: torch.Tensor,
-                token_embedding: torch.Tensor) -> List[str]:
-        return self.label_names(
-            self.logits(slot, token_embedding).argmax(-1).tolist())

@@ -1,8 +1,7 @@
 from .asp import ASPLoss
 from .hungarian import hungarian_match
-from .mlm import MLMLoss
+from .lm import MLMLoss, PLMLoss, TokenCrossEntropyLoss
 from .ota import OTALoss
-from .plm import PLMLoss
 from .region_word import RegionWordLoss
 from .set_alignment import SetAlignmentLoss
 from .vtc import VTCLoss
@@ -10,5 +9,5 @@ from .vtm import VTMLoss
 
 __all__ = [
     'ASPLoss', 'MLMLoss', 'OTALoss', 'PLMLoss', 'RegionWordLoss', 'SetAlignmentLoss',
-    'VTCLoss', 'VTMLoss', 'hungarian_match'
+    'TokenCrossEntropyLoss', 'VTCLoss', 'VTMLoss', 'hungarian_match'
 ]

@@ -154,6 +154,16 @@ def _model_cfg(config: ConfigLike) -> dict:
     return copy.deepcopy(model)
 
 
+def _clip_tower_cfgs(cfg: dict) -> List[dict]:
+    """The CLIP video and text backbone configs of a model config."""
+    return [cfg['video_encoder']['backbone'], cfg['text_encoder']]
+
+
+def clip_towers(model: torch.nn.Module) -> List[torch.nn.Module]:
+    """The CLIP video and text backbones of a stoavlp model."""
+    return [model.video_encoder.backbone, model.text_encoder]
+
+
 def build_initialised(config: ConfigLike, pretrained: Optional[str],
                       seed: int = 0) -> torch.nn.Module:
     """The config's model after ``init_weights()``, with ``pretrained`` (a
@@ -162,9 +172,9 @@ def build_initialised(config: ConfigLike, pretrained: Optional[str],
     import stoavlp.models  # noqa: F401  (registers every model part)
     from stoavlp.registry import MODELS
     cfg = _model_cfg(config)
-    for part in ('video_encoder', 'text_encoder'):
-        if pretrained is not None or 'pretrained' in cfg[part]:
-            cfg[part]['pretrained'] = pretrained
+    for part in _clip_tower_cfgs(cfg):
+        if pretrained is not None or 'pretrained' in part:
+            part['pretrained'] = pretrained
     logger = MMLogger.get_current_instance()
     level = logger.level
     # init_weights() logs every parameter's initialisation at INFO level
@@ -197,8 +207,9 @@ def _activation_notes(theirs: Optional[str],
     or that a plain state dict cannot tell (the weights load either way but
     compute differently)."""
     notes = []
-    for part in ('video_encoder', 'text_encoder'):
-        ours = getattr(model, part).act
+    for part, tower in zip(('video_encoder.backbone', 'text_encoder'),
+                           clip_towers(model)):
+        ours = tower.act
         if theirs is None:
             notes.append(f'WARNING: the source does not say its MLP '
                          f'activation; the config\'s {part} uses '
@@ -261,8 +272,8 @@ def clip_to_stoavlp(src: str, config: ConfigLike, seed: int = 0
                 f'{_ranges(rows.flatten().tolist())} from CLIP, the others '
                 'keep their initialisation')
     visual, text, _ = split_visual_text(clip)
-    towers = (('visual.', visual, model.video_encoder),
-              ('', text, model.text_encoder))
+    video_tower, text_tower = clip_towers(model)
+    towers = (('visual.', visual, video_tower), ('', text, text_tower))
     for prefix, weights, module in towers:
         own = module.state_dict()
         for key in weights:
@@ -276,12 +287,12 @@ def clip_to_stoavlp(src: str, config: ConfigLike, seed: int = 0
         elif not key.startswith('visual.') and key not in text:
             report.unused[key] = 'in neither CLIP tower'
     pos, own = visual.get('positional_embedding'), \
-        model.video_encoder.positional_embedding
+        video_tower.positional_embedding
     if pos is not None and pos.shape[0] != own.shape[0]:
         report.notes.append(f'visual.positional_embedding {tuple(pos.shape)}'
                             f' resized bicubically to {tuple(own.shape)}')
     pos, own = text.get('positional_embedding'), \
-        model.text_encoder.positional_embedding
+        text_tower.positional_embedding
     if pos is not None and pos.shape[0] > own.shape[0]:
         report.notes.append(f'positional_embedding {tuple(pos.shape)}: the '
                             f'first {own.shape[0]} rows used')

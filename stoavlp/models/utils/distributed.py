@@ -72,3 +72,14 @@ def global_mean(local_sum: torch.Tensor,
     if world > 1:
         all_reduce(count)
     return local_sum * world / count.clamp(min=1)
+
+
+def local_uniform(generator: torch.Generator, batch_size: int,
+                  *shape: int) -> torch.Tensor:
+    """This rank's rows of a global ``(B_all, *shape)`` uniform draw: every
+    rank draws the whole global batch from the same ``generator`` and keeps
+    its own rows, so the draws do not depend on the number of ranks."""
+    start, stop = local_rows(batch_size)
+    draw = torch.rand((batch_size * get_dist_info()[1], *shape),
+                      generator=generator)
+    return draw[start:stop]

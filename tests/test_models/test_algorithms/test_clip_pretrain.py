@@ -12,9 +12,11 @@ register_all_modules()
 W = 32
 CFG = dict(
     type='CLIPPretrainer',
-    video_encoder=dict(type='CLIPVideoEncoder', image_size=32, patch_size=8,
-                       width=W, layers=2, heads=2, embed_dim=W,
-                       feature_layers=(2, )),
+    video_encoder=dict(
+        type='STOAVideoEncoder',
+        backbone=dict(type='CLIPVideoEncoder', image_size=32, patch_size=8,
+                      width=W, layers=2, heads=2, embed_dim=W,
+                      feature_layers=(2, ))),
     text_encoder=dict(type='CLIPTextEncoder', width=W, layers=2, heads=2,
                       embed_dim=W),
     vtc_loss=dict(type='VTCLoss'),
@@ -41,10 +43,10 @@ def test_region_features_equal_a_brute_force_mean(make_batch, prepare):
         cells = torch.randint(0, 2, (4, 4, 2), generator=g).float() * 8
         s.obj_boxes = torch.cat([cells, cells + 16], -1)  # 2x2 cells
     model.roi_align.output_size = (2, 2)
-    out = model.video_encoder(inputs)
+    out = model.video_encoder.backbone(inputs)
     tokens = out['layer_tokens'][2][:, :, 1:]  # (B, T, 16, C)
     region = model.region_features(tokens, samples, (32, 32))
-    enc = model.video_encoder
+    enc = model.video_encoder.backbone
     for b, s in enumerate(samples):
         for n in range(3):
             member = s.obj_mask.bool() & (s.obj_labels == n)
@@ -68,11 +70,11 @@ def test_losses_train_both_towers(make_batch, prepare):
     losses = model.loss(inputs, samples)
     assert set(losses) == {'loss_vtc', 'loss_region'}
     sum(losses.values()).backward()
-    assert model.video_encoder.conv1.weight.grad.abs().sum() > 0
+    assert model.video_encoder.backbone.conv1.weight.grad.abs().sum() > 0
     assert model.text_encoder.token_embedding.weight.grad.abs().sum() > 0
     assert model.region_word_loss.logit_scale.grad is not None
     bad = copy.deepcopy(CFG)
-    bad['video_encoder']['feature_layers'] = (1, )
+    bad['video_encoder']['backbone']['feature_layers'] = (1, )
     try:
         MODELS.build(bad)
     except ValueError as err:
@@ -96,13 +98,13 @@ def test_export_loads_through_pretrained_with_weights_only(tmp_path):
     path = str(tmp_path / 'clip.pth')
     state = torch.load(path, weights_only=True)
     assert float(state['logit_scale']) == 3.0
-    video = CLIPVideoEncoder(**{k: v for k, v in CFG['video_encoder'].items()
+    video = CLIPVideoEncoder(**{k: v for k, v in CFG['video_encoder']['backbone'].items()
                                 if k != 'type'}, pretrained=path)
     text = CLIPTextEncoder(**{k: v for k, v in CFG['text_encoder'].items()
                               if k != 'type'}, pretrained=path)
     video.init_weights()
     text.init_weights()
-    for mine, theirs in ((video, model.video_encoder),
+    for mine, theirs in ((video, model.video_encoder.backbone),
                          (text, model.text_encoder)):
         for (name, a), (_, b) in zip(mine.state_dict().items(),
                                      theirs.state_dict().items()):

@@ -42,21 +42,33 @@ def test_forward_modes(tiny_cfg, make_batch, prepare):
     assert feats['action_tokens'].shape == (3, 2, 32)
     assert feats['text_feature'].shape == (3, 32)
     out = model(inputs, samples, mode='predict')
-    assert torch.allclose(out[0].video_feature.norm(), torch.tensor(1.0))
+    assert torch.allclose(out[0].video_embed.norm(), torch.tensor(1.0))
+    assert torch.allclose(out[0].text_embed.norm(), torch.tensor(1.0))
     with pytest.raises(RuntimeError, match='Invalid mode "train"'):
         model(inputs, samples, mode='train')
 
 
 def test_bad_configs_fail_at_build(tiny_cfg):
     cfg = copy.deepcopy(tiny_cfg)
-    cfg['trajectory_encoder'] = None
+    cfg['video_encoder']['trajectory_encoder'] = None
     with pytest.raises(ValueError, match='ota_loss needs a '
-                       'trajectory_encoder'):
+                       'video_encoder.trajectory_encoder'):
         MODELS.build(cfg)
     cfg = copy.deepcopy(tiny_cfg)
-    cfg['action_layer'] = 1
+    cfg['video_encoder']['action_layer'] = 1
     with pytest.raises(ValueError, match=r'action_layer=1 is not among'):
         MODELS.build(cfg)
+    cfg = copy.deepcopy(tiny_cfg)
+    cfg.pop('lm_head')
+    with pytest.raises(ValueError, match='mlm_head needs a lm_head'):
+        MODELS.build(cfg)
+    cfg = copy.deepcopy(tiny_cfg)
+    cfg['vtc_loss'] = None
+    with pytest.raises(ValueError, match='without vtc_loss give it a '
+                       'temperature'):
+        MODELS.build(cfg)
+    cfg['vtm_head']['temperature'] = 0.07  # explicit: builds
+    assert MODELS.build(cfg).vtm_head.temperature == 0.07
 
 
 def plm_loop_reference(model, inputs, samples, split):
@@ -70,7 +82,7 @@ def plm_loop_reference(model, inputs, samples, split):
     emb = model.text_encoder.token_embedding.weight
     logits, targets = [], []
     for b in range(len(ids)):
-        seq = tuple(x[b:b + 1] if x.dim() > 1 else x for x in video_seq)
+        seq = video_seq.select(torch.tensor([b]))
         for p in range(int(split[b]) - 1, int(text['eot_index'][b])):
             _, fused = model.fuse(seq, text['token_features'][b:b + 1,
                                                               :p + 1],
@@ -85,16 +97,16 @@ def test_one_pass_plm_equals_the_per_position_loop(tiny_cfg, make_batch,
                                                    prepare):
     model = build(tiny_cfg).eval()
     inputs, samples = prepare(model, make_batch(seed=3))
-    draws = torch.tensor([0.1, 0.6, 0.95])
     with torch.no_grad():
-        video = model.encode_video(inputs, samples)
-        ids = stack_field(samples, 'token_ids')
-        attn = stack_field(samples, 'attention_mask')
-        text = model.encode_text(ids, attn)
-        split = model.lm_head.plm_loss.sample_split(text['eot_index'], draws)
-        one_pass = model.prefix_lm_loss(model.video_sequence(video), text,
-                                        ids, attn, split)
+        features = model.extract_features(inputs, samples)
+        # the head's own split points, drawn from the batch's generator
+        split = model.plm_head.sample_split(
+            model.extract_features(inputs, samples))
+        one_pass = model.plm_head.loss(features, samples)
         loop = plm_loop_reference(model, inputs, samples, split)
+    eot = features.eot_index
+    assert ((split >= 1) & (split <= eot)).all() and len(set(
+        split.tolist())) > 1  # random, not all at one place
     assert one_pass.item() == pytest.approx(loop.item(), rel=1e-5)
 
 
@@ -103,7 +115,9 @@ def grads_by_part(model, loss):
     loss.backward(retain_graph=True)
     parts = {}
     for name, param in model.named_parameters():
-        part = name.split('.')[0]
+        # the video side's parts one by one: CLIP, trajectories, actions
+        part = name.split('.')[1] if name.startswith('video_encoder.') \
+            else name.split('.')[0]
         has = param.grad is not None and param.grad.abs().sum() > 0
         parts[part] = parts.get(part, False) or bool(has)
     return {p for p, has in parts.items() if has}
@@ -115,12 +129,12 @@ def test_gradients_reach_exactly_the_intended_parts(tiny_cfg, make_batch,
     inputs, samples = prepare(model, make_batch(seed=5))
     losses = model(inputs, samples, mode='loss')
     assert grads_by_part(model, losses['loss_ota']) == {
-        'video_encoder', 'trajectory_encoder'}  # not the text encoder
+        'backbone', 'trajectory_encoder'}  # not the text encoder
     assert grads_by_part(model, losses['loss_asp']) == {
-        'video_encoder', 'trajectory_encoder', 'action_encoder'}
+        'backbone', 'trajectory_encoder', 'action_encoder'}
     assert grads_by_part(model, losses['loss_vtc']) == {
-        'video_encoder', 'text_encoder', 'vtc_loss'}
-    fused = {'video_encoder', 'text_encoder', 'trajectory_encoder',
+        'backbone', 'text_encoder', 'vtc_loss'}
+    fused = {'backbone', 'text_encoder', 'trajectory_encoder',
              'action_encoder', 'fusion_encoder'}
     assert grads_by_part(model, losses['loss_mlm']) == fused | {'lm_head'}
     assert grads_by_part(model, losses['loss_plm']) == fused | {'lm_head'}
@@ -168,7 +182,7 @@ def test_predict_on_options_gives_what_the_mechanism_metric_reads(
                     samples[other].mc_label)]))
             for j, (ids, mask) in enumerate(texts):
                 text = model.encode_text(ids[None], mask[None])
-                single = tuple(x[i:i + 1] if x.dim() > 1 else x for x in seq)
+                single = seq.select(torch.tensor([i]))
                 fv, ft = model.fuse(single, text['token_features'], mask[None])
                 want = model.vtm_head(
                     fv[:, video['frame_features'].shape[1]],

@@ -9,6 +9,7 @@ import torch.nn.functional as F
 from stoavlp.models.data_preprocessors import stack_field
 from stoavlp.models.necks.fusion_encoder import TEXT
 from stoavlp.registry import MODELS
+from stoavlp.testing.decoding import RecomputedCaptionSteps
 
 
 def official_loop_logits(model, video_seq, text_tokens, text_keep, b, p):
@@ -16,7 +17,7 @@ def official_loop_logits(model, video_seq, text_tokens, text_keep, b, p):
     ``[video, t_0..t_p, 0]``; the video attends only to the video, text is
     causal (video + earlier text), the zero slot at position p + 1 attends
     to everything before it and itself; its output predicts token p + 1."""
-    tokens, types, keep = video_seq
+    tokens, types, keep = video_seq.tokens, video_seq.types, video_seq.mask
     lv = tokens.shape[1]
     video = tokens[b:b + 1]
     text = text_tokens[b:b + 1, :p + 1]
@@ -40,7 +41,7 @@ def official_loop_logits(model, video_seq, text_tokens, text_keep, b, p):
 @pytest.fixture
 def official_model(tiny_cfg):
     cfg = copy.deepcopy(tiny_cfg)
-    cfg['lm_head']['readout'] = dict(type='BlankSlotReadout')
+    cfg['plm_head']['readout'] = dict(type='BlankSlotReadout')
     torch.manual_seed(0)
     return MODELS.build(cfg).eval()
 
@@ -55,8 +56,9 @@ def test_one_pass_equals_the_official_loop(official_model, make_batch,
         attn = stack_field(samples, 'attention_mask')
         text = model.encode_text(ids, attn)
         seq = model.video_sequence(video)
-        fused = model.lm_head.readout.fuse(model, seq, text['token_features'],
-                                           attn, torch.ones_like(ids[:, 0]))
+        fused = model.plm_head.readout.fuse(
+            model, seq, text['token_features'], attn,
+            torch.ones_like(ids[:, 0]))
         emb = model.text_encoder.token_embedding.weight
         for b in range(len(ids)):
             for p in range(int(text['eot_index'][b])):
@@ -67,7 +69,9 @@ def test_one_pass_equals_the_official_loop(official_model, make_batch,
                 assert torch.allclose(got, want, atol=1e-4), (b, p)
         # and the PLM loss reads the same positions as with the prefix LM
         split = torch.tensor([1, 2, 3])
-        loss = model.prefix_lm_loss(seq, text, ids, attn, split)
+        model.plm_head.sample_split = lambda features: split
+        loss = model.plm_head.loss(model.extract_features(inputs, samples),
+                                   samples)
         logits, targets = [], []
         for b in range(len(ids)):
             for p in range(int(split[b]) - 1, int(text['eot_index'][b])):
@@ -88,34 +92,36 @@ def test_the_prefix_lm_read_out_differs(tiny_cfg, official_model, make_batch,
     ours.load_state_dict(official_model.state_dict())
     inputs, samples = prepare(ours, make_batch(seed=5))
     with torch.no_grad():
-        video = ours.encode_video(inputs, samples)
-        ids = stack_field(samples, 'token_ids')
-        attn = stack_field(samples, 'attention_mask')
-        text = ours.encode_text(ids, attn)
-        seq = ours.video_sequence(video)
-        split = torch.ones_like(ids[:, 0])
-        a = ours.prefix_lm_loss(seq, text, ids, attn, split)
-        b = official_model.prefix_lm_loss(seq, text, ids, attn, split)
+        split = torch.ones_like(stack_field(samples, 'token_ids')[:, 0])
+        for model in (ours, official_model):
+            model.plm_head.sample_split = lambda features: split
+        a = ours.plm_head.loss(ours.extract_features(inputs, samples),
+                               samples)
+        b = official_model.plm_head.loss(
+            official_model.extract_features(inputs, samples), samples)
     assert abs(float(a) - float(b)) > 1e-3
 
 
 def test_cached_decoding_equals_recomputing(tiny_cfg, make_batch, prepare):
     cfg = copy.deepcopy(tiny_cfg)
     cfg.update(type='STOAVLPCaptioner',
-               lm_head=dict(type='TiedLMHead', width=32, dropout=0.0,
-                            readout=dict(type='BlankSlotReadout')),
+               lm_head=dict(type='TiedLMHead', width=32, dropout=0.0),
+               caption_head=dict(type='CaptionHead',
+                                 readout=dict(type='BlankSlotReadout')),
                decode_cfg=dict(max_length=6))
-    for key in ('vtc_loss', 'vtm_head', 'ota_loss', 'asp_loss'):
+    for key in ('vtc_loss', 'vtm_head', 'mlm_head', 'plm_head', 'ota_loss',
+                'asp_loss'):
         cfg.pop(key)
     torch.manual_seed(0)
     model = MODELS.build(cfg).eval()
     inputs, samples = prepare(model, make_batch(seed=2))
     with torch.no_grad():
         cached = model.generate(inputs, samples)
-        recomputed = model.generate(inputs, samples, cached=False)
+        recomputed = model.generate(inputs, samples,
+                                    steps=RecomputedCaptionSteps)
         beams = model.generate(inputs, samples, num_beams=3)
         beams_ref = model.generate(inputs, samples, num_beams=3,
-                                   cached=False)
+                                   steps=RecomputedCaptionSteps)
     assert torch.equal(cached, recomputed)
     assert torch.equal(beams, beams_ref)
     # greedy with the official loop: each step's argmax over a fresh pass
@@ -126,8 +132,8 @@ def test_cached_decoding_equals_recomputing(tiny_cfg, make_batch, prepare):
         for _ in range(cached.shape[1]):
             text = model.encode_text(ids, torch.ones_like(ids))
             logits = official_loop_logits(
-                model, tuple(x[b:b + 1] if x.dim() > 1 else x
-                             for x in video_seq), text['token_features'],
+                model, video_seq.select(torch.tensor([b])),
+                text['token_features'],
                 torch.ones_like(ids), 0, ids.shape[1] - 1)
             ids = torch.cat([ids, logits.argmax()[None, None]], 1)
             if int(ids[0, -1]) == 49407:

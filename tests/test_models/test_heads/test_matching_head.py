@@ -14,7 +14,7 @@ def test_bilinear_logits_equal_the_formula():
     want = torch.stack([(vn @ head.bilinear[k] * tn).sum(-1)
                         for k in range(2)], -1)
     assert torch.allclose(head(v, t), want, atol=1e-5)
-    assert torch.allclose(head.match_probability(v, t),
+    assert torch.allclose(head(v, t).softmax(-1)[:, 1],
                           want.softmax(-1)[:, 1], atol=1e-6)
 
 
@@ -37,7 +37,7 @@ def _train(head, steps=300):
         t = torch.cat([v[:16] + 0.5 * torch.randn(16, 16, generator=g),
                        torch.randn(32, 16, generator=g)])
         labels = torch.cat([torch.ones(16), torch.zeros(32)]).long()
-        loss = head.loss(v, t, labels)
+        loss = head.loss_module(head(v, t), labels)
         opt.zero_grad()
         loss.backward()
         opt.step()

@@ -8,7 +8,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from stoavlp.models.losses import (ASPLoss, MLMLoss, OTALoss, PLMLoss,
+from stoavlp.models.losses import (ASPLoss, OTALoss,
                                    VTCLoss, VTMLoss, hungarian_match)
 
 
@@ -122,38 +122,6 @@ def test_vtc_equals_equations_3_to_5():
     with torch.no_grad():
         vtc.logit_scale.fill_(10.0)  # exp(10) > 100: clamped
     assert vtc.scale().item() == pytest.approx(100.0)
-
-
-def test_mlm_mask_sampling():
-    ids = torch.full((4, 12), 7)
-    lengths = torch.tensor([12, 5, 3, 8])  # SOT + words + EOT
-    attn = (torch.arange(12)[None] < lengths[:, None]).long()
-    mlm = MLMLoss()
-    draw = torch.rand(4, 12, generator=torch.Generator().manual_seed(0))
-    mask = mlm.sample_mask(ids, attn, draw)
-    for b, n in enumerate(lengths.tolist()):
-        assert not mask[b, 0] and not mask[b, n - 1:].any()  # SOT/EOT/pad
-        assert mask[b, 1:n - 1].sum() >= 1
-        assert mask[b, 1:n - 1].tolist() == (
-            (draw[b, 1:n - 1] < 0.15) |
-            (draw[b, 1:n - 1] == draw[b, 1:n - 1].min())).tolist()
-    big = torch.rand(2000, 30, generator=torch.Generator().manual_seed(1))
-    rate = mlm.sample_mask(torch.ones(2000, 30, dtype=torch.long),
-                           torch.ones(2000, 30, dtype=torch.long),
-                           big).float()[:, 1:-1].mean()
-    assert 0.14 < rate < 0.17
-
-
-def test_plm_split_and_targets():
-    eot = torch.tensor([1, 2, 9, 31])
-    for value in (0.0, 0.5, 0.999999):
-        split = PLMLoss.sample_split(eot, torch.full((4, ), value))
-        assert ((split >= 1) & (split <= eot)).all()
-    split = torch.tensor([1, 2, 4, 31])
-    mask = PLMLoss.target_mask(split, eot, 32)
-    assert mask[2].nonzero().flatten().tolist() == [3, 4, 5, 6, 7, 8]
-    assert mask[0].nonzero().flatten().tolist() == [0]  # SOT predicts EOT
-    assert mask[3].nonzero().flatten().tolist() == [30]
 
 
 def test_vtm_hard_negatives():
