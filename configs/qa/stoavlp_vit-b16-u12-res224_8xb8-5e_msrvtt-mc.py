@@ -11,16 +11,10 @@ train_dataloader = dict(batch_size=8)
 val_dataloader = None
 val_cfg = None
 val_evaluator = None
+# the retrieval test loader (same videos, pipeline and loader settings) on
+# the MC questions, run by the standard test loop
 test_dataloader = dict(
-    batch_size=8,
-    num_workers=8,
-    sampler=dict(type='DefaultSampler', shuffle=False),
-    dataset=dict(
-        type='MSRVTTMCDataset',
-        ann_file='msrvtt_mc/msrvtt_mc_test.json',
-        data_root='data/msrvtt',
-        data_prefix=dict(video='videos', objects='objects'),
-        pipeline={{_base_.test_pipeline}},
-        test_mode=True))
-test_cfg = dict(type='TestLoop')
+    dataset=dict(type='MSRVTTMCDataset',
+                 ann_file='msrvtt_mc/msrvtt_mc_test.json'))
+test_cfg = dict(_delete_=True, type='TestLoop')
 test_evaluator = dict(type='MCAccuracy')

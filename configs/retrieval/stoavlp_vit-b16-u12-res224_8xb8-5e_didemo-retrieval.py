@@ -7,7 +7,4 @@ _base_ = [
 ]
 
 train_dataloader = dict(batch_size=8)
-val_cfg = dict(type='RetrievalLoop', stage='val')
-test_cfg = dict(type='RetrievalLoop', stage='test')
-val_evaluator = dict(type='RetrievalRecall')
-test_evaluator = dict(type='RetrievalRecall')
+# loops and metric: datasets/video_text_retrieval.py

@@ -1,5 +1,5 @@
 # LSMDC retrieval (101k train clips, 1000 test clips).
-_base_ = ['./video_text_loaders.py']
+_base_ = ['./video_text_retrieval.py']
 
 dataset_type = 'LSMDCRetrievalDataset'
 data_root = 'data/lsmdc'

@@ -1,5 +1,6 @@
-# MSR-VTT captioning: train split pairs, test split (2990 videos, all references).
-_base_ = ['./video_text_loaders.py']
+# MSR-VTT captioning: train split pairs, test split (2990 videos, all
+# references).
+_base_ = ['./video_text_eval.py']
 
 dataset_type = 'MSRVTTCaptionDataset'
 data_root = 'data/msrvtt'

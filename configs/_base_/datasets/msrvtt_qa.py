@@ -1,5 +1,5 @@
 # MSRVTT-QA open-ended video question answering.
-_base_ = ['./video_text_loaders.py']
+_base_ = ['./video_text_eval.py']
 
 dataset_type = 'MSRVTTQADataset'
 data_root = 'data/msrvtt'

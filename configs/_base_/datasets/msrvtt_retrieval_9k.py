@@ -1,5 +1,5 @@
 # MSR-VTT retrieval: 9k train pairs (180k captions), 1k-A test.
-_base_ = ['./video_text_loaders.py']
+_base_ = ['./video_text_retrieval.py']
 
 dataset_type = 'MSRVTTRetrievalDataset'
 data_root = 'data/msrvtt'

@@ -1,5 +1,5 @@
 # MSVD captioning (1200 train / 100 val / 670 test clips, ~40 references).
-_base_ = ['./video_text_loaders.py']
+_base_ = ['./video_text_eval.py']
 
 dataset_type = 'MSVDCaptionDataset'
 data_root = 'data/msvd'

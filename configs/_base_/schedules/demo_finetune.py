@@ -24,9 +24,10 @@ param_scheduler = [
          by_epoch=True, begin=0.5, end=demo_epochs,
          convert_to_iter_based=True),
 ]
+# the test loop comes with the dataset config (datasets/video_text_eval.py,
+# datasets/video_text_retrieval.py)
 train_cfg = dict(type='ResumableEpochBasedTrainLoop',
                  max_epochs=demo_epochs)
-test_cfg = dict(type='TestLoop')
 
 load_from = 'work_dirs/demo/pretrain/epoch_6.pth'
 default_hooks = dict(logger=dict(interval=20),

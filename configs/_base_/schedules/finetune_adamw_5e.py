@@ -30,10 +30,10 @@ param_scheduler = [
          convert_to_iter_based=True),
 ]
 
+# validation after every epoch; the val/test loops come with the dataset
+# config (datasets/video_text_eval.py, datasets/video_text_retrieval.py)
 train_cfg = dict(type='ResumableEpochBasedTrainLoop',
                  max_epochs=max_epochs, val_interval=1)
-val_cfg = dict(type='ValLoop')
-test_cfg = dict(type='TestLoop')
 
 # The pre-trained STOA-VLP (tools/train.py on the pre-training config).
 load_from = ('work_dirs/stoavlp_vit-b16-u12-res224_128xb8-10e_webvid2m-'

@@ -11,6 +11,5 @@ _base_ = [
 
 # evaluation only: no train loop (no optimizer, schedule or validation)
 train_dataloader = None
-val_dataloader = None
-test_cfg = dict(type='RetrievalLoop', stage='test')
-test_evaluator = dict(type='RetrievalRecall')
+val_dataloader = val_cfg = val_evaluator = None
+# test loop and metric: datasets/video_text_retrieval.py

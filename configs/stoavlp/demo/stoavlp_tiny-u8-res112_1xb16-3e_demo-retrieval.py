@@ -24,5 +24,4 @@ val_evaluator = None
 test_dataloader = dict(
     batch_size=16, num_workers=2,
     dataset=dict(pipeline={{_base_.demo_test_pipeline}}))
-test_cfg = dict(type='RetrievalLoop', stage='test')
-test_evaluator = dict(type='RetrievalRecall')
+# test loop and metric: datasets/video_text_retrieval.py

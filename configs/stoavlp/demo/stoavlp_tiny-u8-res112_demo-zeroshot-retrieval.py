@@ -18,9 +18,8 @@ model = dict(
 
 # evaluation only: no train loop (no optimizer, schedule or validation)
 train_dataloader = None
-val_dataloader = None
+val_dataloader = val_cfg = val_evaluator = None
 test_dataloader = dict(
     batch_size=16, num_workers=2,
     dataset=dict(pipeline={{_base_.demo_test_pipeline}}))
-test_cfg = dict(type='RetrievalLoop', stage='test')
-test_evaluator = dict(type='RetrievalRecall')
+# test loop and metric: datasets/video_text_retrieval.py

@@ -5,6 +5,6 @@ data_root = 'data/demo/msvd'
 data_prefix = dict(video='../videos', objects='../objects')
 dataset = dict(video_ext='.mp4', data_root=data_root, data_prefix=data_prefix)
 
-train_dataloader = dict(num_workers=2, dataset=dataset)
-val_dataloader = dict(num_workers=2, dataset=dataset)
-test_dataloader = dict(num_workers=2, dataset=dataset)
+# the same change to each split's loader
+train_dataloader = val_dataloader = test_dataloader = dict(
+    num_workers=2, dataset=dataset)
