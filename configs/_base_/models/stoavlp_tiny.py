@@ -27,46 +27,30 @@ model = dict(
     object_layer=2,
     action_layer=3)
 
-# The demo input: 8 frames, short side 112, center crop 112.
-demo_train_pipeline = [
-    dict(type='DecordInit'),
-    dict(type='UniformSample', clip_len=demo_frames, test_mode=False),
-    dict(type='DecordDecode'),
-    dict(type='LoadObjectDetections', max_objects=demo_objects),
-    dict(type='Resize', scale=(-1, demo_size)),
-    dict(type='CenterCrop', crop_size=demo_size),
-    dict(type='ProjectObjectBoxes'),
-    dict(type='TokenizeText'),
-    # which caption token names each trajectory: for the OTA accuracy
-    # metric and stage 0's region-word alignment, never the objectives
-    dict(type='MatchObjectNouns', num_trajectories=demo_trajectories),
-    dict(type='PackVideoTextInputs'),
-]
-demo_test_pipeline = [
-    dict(type='DecordInit'),
-    dict(type='UniformSample', clip_len=demo_frames, test_mode=True),
-    dict(type='DecordDecode'),
-    dict(type='LoadObjectDetections', max_objects=demo_objects),
-    dict(type='Resize', scale=(-1, demo_size)),
-    dict(type='CenterCrop', crop_size=demo_size),
-    dict(type='ProjectObjectBoxes'),
-    dict(type='TokenizeText'),
-    # which caption token names each trajectory: for the OTA accuracy
-    # metric and stage 0's region-word alignment, never the objectives
-    dict(type='MatchObjectNouns', num_trajectories=demo_trajectories),
-    dict(type='PackVideoTextInputs'),
-]
+
+# The demo input, written once: 8 frames, short side 112, center crop 112.
+# Training differs only in UniformSample's test_mode (a random frame of
+# each segment, not a fixed one); a demo run's pipeline is one of the three
+# below.
+def demo_pipeline(test_mode, clip_len=demo_frames):
+    return [
+        dict(type='DecordInit'),
+        dict(type='UniformSample', clip_len=clip_len, test_mode=test_mode),
+        dict(type='DecordDecode'),
+        dict(type='LoadObjectDetections', max_objects=demo_objects),
+        dict(type='Resize', scale=(-1, demo_size)),
+        dict(type='CenterCrop', crop_size=demo_size),
+        dict(type='ProjectObjectBoxes'),
+        dict(type='TokenizeText'),
+        # which caption token names each trajectory: for the OTA accuracy
+        # metric and stage 0's region-word alignment, never the objectives
+        dict(type='MatchObjectNouns', num_trajectories=demo_trajectories),
+        dict(type='PackVideoTextInputs'),
+    ]
+
+
+demo_train_pipeline = demo_pipeline(test_mode=False)
+demo_test_pipeline = demo_pipeline(test_mode=True)
 # Stage 0 (the tiny CLIP) sees 4 frames a clip: CLIP is a per-frame model,
 # and half the frames halve its cost on a CPU.
-demo_clip_pipeline = [
-    dict(type='DecordInit'),
-    dict(type='UniformSample', clip_len=4, test_mode=False),
-    dict(type='DecordDecode'),
-    dict(type='LoadObjectDetections', max_objects=demo_objects),
-    dict(type='Resize', scale=(-1, demo_size)),
-    dict(type='CenterCrop', crop_size=demo_size),
-    dict(type='ProjectObjectBoxes'),
-    dict(type='TokenizeText'),
-    dict(type='MatchObjectNouns', num_trajectories=demo_trajectories),
-    dict(type='PackVideoTextInputs'),
-]
+demo_clip_pipeline = demo_pipeline(test_mode=False, clip_len=4)

@@ -1,26 +1,13 @@
-# The paper's input (u12_224.py) decoded with PyAV instead of decord.
+# The paper's input (u12_224.py) decoded with PyAV instead of decord: the
+# two decord steps swapped, every other step u12_224.py's.
 _base_ = ['./u12_224.py']
 
-train_pipeline = [
-    dict(type='PyAVInit'),
-    dict(type='UniformSample', clip_len={{_base_.num_frames}}, test_mode=False),
-    dict(type='PyAVDecode', mode='accurate'),
-    dict(type='LoadObjectDetections', max_objects={{_base_.max_objects}}),
-    dict(type='Resize', scale=(-1, {{_base_.img_size}})),
-    dict(type='CenterCrop', crop_size={{_base_.img_size}}),
-    dict(type='ProjectObjectBoxes'),
-    {{_base_.text_transform}},
-    dict(type='PackVideoTextInputs'),
-]
-val_pipeline = [
-    dict(type='PyAVInit'),
-    dict(type='UniformSample', clip_len={{_base_.num_frames}}, test_mode=True),
-    dict(type='PyAVDecode', mode='accurate'),
-    dict(type='LoadObjectDetections', max_objects={{_base_.max_objects}}),
-    dict(type='Resize', scale=(-1, {{_base_.img_size}})),
-    dict(type='CenterCrop', crop_size={{_base_.img_size}}),
-    dict(type='ProjectObjectBoxes'),
-    {{_base_.text_transform}},
-    dict(type='PackVideoTextInputs'),
-]
-test_pipeline = val_pipeline
+
+def pyav(pipeline):
+    swap = dict(DecordInit=dict(type='PyAVInit'),
+                DecordDecode=dict(type='PyAVDecode', mode='accurate'))
+    return [swap.get(step.type, step) for step in pipeline]
+
+
+train_pipeline = pyav(_base_.train_pipeline)
+val_pipeline = test_pipeline = pyav(_base_.test_pipeline)
