@@ -8,8 +8,8 @@ _base_ = [
 
 train_dataloader = dict(batch_size=6)
 # 1500 most frequent training answers (the common classifier setup)
-answer_vocab = dict(ann_file='data/msrvtt/msrvtt_qa/train_qa.json', size=1500)
-model = dict(qa_head=dict(type='QAClassifierHead', width=512, answer_vocab=answer_vocab))
+# the head's classes are the dataset's answer_vocab (size 1500)
+model = dict(qa_head=dict(type='QAClassifierHead', width=512, num_classes=1500))
 train_dataloader = dict(dataset=dict(answer_vocab=dict(ann_file='msrvtt_qa/train_qa.json', size=1500)))
 val_dataloader = dict(dataset=dict(answer_vocab=dict(ann_file='msrvtt_qa/train_qa.json', size=1500)))
 test_dataloader = dict(dataset=dict(answer_vocab=dict(ann_file='msrvtt_qa/train_qa.json', size=1500)))

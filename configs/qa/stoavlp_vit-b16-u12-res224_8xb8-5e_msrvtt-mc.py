@@ -6,6 +6,8 @@ _base_ = [
     '../_base_/default_runtime.py',
 ]
 
+# the retrieval model, predicting by scoring each video's options
+model = dict(type='STOAVLPMultipleChoice')
 train_dataloader = dict(batch_size=8)
 # Train as retrieval on the 9k split (no validation), test on MC.
 val_dataloader = None

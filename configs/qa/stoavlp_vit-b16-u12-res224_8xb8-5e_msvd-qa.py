@@ -8,8 +8,8 @@ _base_ = [
 
 train_dataloader = dict(batch_size=8)
 # 1000 most frequent training answers (the common classifier setup)
-answer_vocab = dict(ann_file='data/msvd/msvd_qa/train_qa.json', size=1000)
-model = dict(qa_head=dict(type='QAClassifierHead', width=512, answer_vocab=answer_vocab))
+# the head's classes are the dataset's answer_vocab (size 1000)
+model = dict(qa_head=dict(type='QAClassifierHead', width=512, num_classes=1000))
 train_dataloader = dict(dataset=dict(answer_vocab=dict(ann_file='msvd_qa/train_qa.json', size=1000)))
 val_dataloader = dict(dataset=dict(answer_vocab=dict(ann_file='msvd_qa/train_qa.json', size=1000)))
 test_dataloader = dict(dataset=dict(answer_vocab=dict(ann_file='msvd_qa/train_qa.json', size=1000)))

@@ -16,6 +16,8 @@ model = dict(
     vtc_loss=dict(type='VTCLoss', pretrained={{_base_.clip}}),
     vtm_head=dict(type='VTMHead', width=512),
     lm_head=dict(type='TiedLMHead', width=512),
+    mlm_head=dict(type='MLMHead'),
+    plm_head=dict(type='PLMHead'),
     ota_loss=dict(type='OTALoss'),
     asp_loss=dict(type='ASPLoss'))
 

@@ -19,7 +19,8 @@ import os.path as osp
 import torch
 
 KEPT_META = ('epoch', 'iter', 'mmengine_version', 'stoavlp_version', 'cfg',
-             'seed', 'experiment_name', 'time')
+             'seed', 'experiment_name', 'time',
+             'dataset_meta')  # class names, e.g. the QA answers
 
 
 def parse_args(argv=None):

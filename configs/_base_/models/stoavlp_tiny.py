@@ -8,24 +8,26 @@ demo_trajectories = 5
 model = dict(
     data_preprocessor=dict(type='VideoTextDataPreprocessor'),
     video_encoder=dict(
-        type='CLIPVideoEncoder', image_size=demo_size, patch_size=16,
-        width=demo_width, layers=4, heads=4, embed_dim=demo_width,
-        feature_layers=(2, 3)),
+        type='STOAVideoEncoder',
+        backbone=dict(
+            type='CLIPVideoEncoder', image_size=demo_size, patch_size=16,
+            width=demo_width, layers=4, heads=4, embed_dim=demo_width,
+            feature_layers=(2, 3)),
+        trajectory_encoder=dict(
+            type='TrajectoryEncoder', width=demo_width, embed_dim=demo_width,
+            heads=4, num_frames=demo_frames, max_objects=demo_objects,
+            num_trajectories=demo_trajectories),
+        action_encoder=dict(
+            type='ActionEncoder', width=demo_width, embed_dim=demo_width,
+            heads=4, num_frames=demo_frames),
+        object_layer=2,
+        action_layer=3),
     text_encoder=dict(
         type='CLIPTextEncoder', width=demo_width, layers=4, heads=4,
         embed_dim=demo_width),
-    trajectory_encoder=dict(
-        type='TrajectoryEncoder', width=demo_width, embed_dim=demo_width,
-        heads=4, num_frames=demo_frames, max_objects=demo_objects,
-        num_trajectories=demo_trajectories),
-    action_encoder=dict(
-        type='ActionEncoder', width=demo_width, embed_dim=demo_width,
-        heads=4, num_frames=demo_frames),
     fusion_encoder=dict(
         type='FusionEncoder', width=demo_width, layers=2, heads=4,
-        max_positions=64),
-    object_layer=2,
-    action_layer=3)
+        max_positions=64))
 
 
 # The demo input, written once: 8 frames, short side 112, center crop 112.

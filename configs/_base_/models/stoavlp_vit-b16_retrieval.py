@@ -4,7 +4,7 @@ _base_ = ['./stoavlp_vit-b16.py']
 
 model = dict(
     type='STOAVLPRetriever',
-    video_encoder=dict(pretrained=None),
+    video_encoder=dict(backbone=dict(pretrained=None)),
     text_encoder=dict(pretrained=None),
     vtc_loss=dict(type='VTCLoss'),
     vtm_head=dict(type='VTMHead', width=512),

@@ -12,7 +12,7 @@ optim_wrapper = dict(
     # the tiny CLIP towers 10x slower than the rest, as in pre-training
     paramwise_cfg=dict(norm_decay_mult=0.0, bias_decay_mult=0.0,
                        custom_keys={
-                           'video_encoder': dict(lr_mult=0.1),
+                           'video_encoder.backbone': dict(lr_mult=0.1),
                            'text_encoder': dict(lr_mult=0.1),
                            'logit_scale': dict(decay_mult=0.0)}))
 

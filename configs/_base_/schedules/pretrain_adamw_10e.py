@@ -13,7 +13,7 @@ optim_wrapper = dict(
         norm_decay_mult=0.0,
         bias_decay_mult=0.0,
         custom_keys={
-            'video_encoder': dict(lr_mult=1e-3),
+            'video_encoder.backbone': dict(lr_mult=1e-3),
             'text_encoder': dict(lr_mult=1e-3),
             # VTC's temperature learns at the new parts' rate (an lr_mult of
             # 1e-3 here would freeze it: 1e-8)

@@ -1,4 +1,4 @@
 # Figure 3 sweep: 2 action tokens (paper: 4), 20 trajectory tokens.
 _base_ = ['../stoavlp_vit-b16-u12-res224_128xb8-10e_webvid2m-pretrain.py']
 
-model = dict(action_encoder=dict(num_actions=2))
+model = dict(video_encoder=dict(action_encoder=dict(num_actions=2)))

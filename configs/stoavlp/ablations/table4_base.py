@@ -3,5 +3,5 @@
 _base_ = ['../stoavlp_vit-b16-u12-res224_128xb8-10e_webvid2m-pretrain.py']
 
 model = dict(
-    trajectory_encoder=None, action_encoder=None, ota_loss=None,
-    asp_loss=None)
+    video_encoder=dict(trajectory_encoder=None, action_encoder=None),
+    ota_loss=None, asp_loss=None)

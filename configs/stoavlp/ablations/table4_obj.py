@@ -2,4 +2,5 @@
 # The full model (last row) is the main pre-training config.
 _base_ = ['../stoavlp_vit-b16-u12-res224_128xb8-10e_webvid2m-pretrain.py']
 
-model = dict(action_encoder=None, ota_loss=None, asp_loss=None)
+model = dict(video_encoder=dict(action_encoder=None), ota_loss=None,
+             asp_loss=None)

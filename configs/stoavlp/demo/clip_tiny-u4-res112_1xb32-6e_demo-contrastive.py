@@ -15,9 +15,8 @@ _base_ = [
 model = dict(
     type='CLIPPretrainer',
     # the top block's tokens give the region features
-    video_encoder=dict(feature_layers=(4, )),
-    trajectory_encoder=None,
-    action_encoder=None,
+    video_encoder=dict(backbone=dict(feature_layers=(4, )),
+                       trajectory_encoder=None, action_encoder=None),
     fusion_encoder=None,
     vtc_loss=dict(type='VTCLoss'),
     region_word_loss=dict(type='RegionWordLoss'),

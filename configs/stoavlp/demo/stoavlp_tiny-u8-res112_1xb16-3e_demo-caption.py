@@ -9,6 +9,7 @@ _base_ = [
 model = dict(
     type='STOAVLPCaptioner',
     lm_head=dict(type='TiedLMHead', width=64),
+    caption_head=dict(type='CaptionHead'),
     decode_cfg=dict(num_beams=1, max_length=24, min_length=3))
 
 train_dataloader = dict(

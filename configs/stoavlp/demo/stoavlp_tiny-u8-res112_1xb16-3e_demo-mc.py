@@ -2,6 +2,9 @@
 # 5 candidate captions of each demo test clip with its VTM head.
 _base_ = ['./stoavlp_tiny-u8-res112_1xb16-3e_demo-retrieval.py']
 
+# the retrieval model, predicting by scoring each video's options
+model = dict(type='STOAVLPMultipleChoice')
+
 test_dataloader = dict(
     _delete_=True,
     batch_size=16,

@@ -6,12 +6,12 @@ _base_ = [
     '../../_base_/schedules/demo_finetune.py',
 ]
 
-answer_vocab = dict(ann_file='msrvtt_qa/train_qa.json', size=100)
+# the demo's training questions have 22 distinct answers: all are classes
+num_answers = 22
+answer_vocab = dict(ann_file='msrvtt_qa/train_qa.json', size=num_answers)
 model = dict(
     type='STOAVLPQuestionAnswerer',
-    qa_head=dict(type='QAClassifierHead', width=64,
-                 answer_vocab=dict(ann_file='data/demo/msrvtt_qa/train_qa.json',
-                                   size=100)))
+    qa_head=dict(type='QAClassifierHead', width=64, num_classes=num_answers))
 
 train_dataloader = dict(
     batch_size=16, num_workers=2,

@@ -18,7 +18,7 @@ _base_ = [
 clip = 'work_dirs/demo/clip/clip.pth'  # written by stage 0
 model = dict(
     type='STOAVLPPretrainer',
-    video_encoder=dict(pretrained=clip),
+    video_encoder=dict(backbone=dict(pretrained=clip)),
     text_encoder=dict(pretrained=clip),
     vtc_loss=dict(type='VTCLoss', pretrained=clip),
     # half the VTM negatives hard (similarity-sampled), half uniform: hard
@@ -26,6 +26,8 @@ model = dict(
     vtm_head=dict(type='VTMLinearHead', width=64,
                   loss=dict(type='VTMLoss', uniform_mix=0.5)),
     lm_head=dict(type='TiedLMHead', width=64),
+    mlm_head=dict(type='MLMHead'),
+    plm_head=dict(type='PLMHead'),
     # the tiny CLIP's text features have no trained scale: OTA/ASP regress
     # directions (normalize=True); the paper config keeps the raw MSE
     ota_loss=dict(type='OTALoss', normalize=True),
@@ -62,7 +64,7 @@ optim_wrapper = dict(
     paramwise_cfg=dict(
         _delete_=True, norm_decay_mult=0.0, bias_decay_mult=0.0,
         custom_keys={
-            'video_encoder': dict(lr_mult=0.1),
+            'video_encoder.backbone': dict(lr_mult=0.1),
             'text_encoder': dict(lr_mult=0.1),
             'logit_scale': dict(decay_mult=0.0),
         }))

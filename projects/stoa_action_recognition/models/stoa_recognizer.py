@@ -102,13 +102,12 @@ class STOARecognizer(BaseRecognizer):
         temporal_positions (str): ``'sinusoid'`` adds ``C ** -0.5`` times
             the sine/cosine code to both necks' ``frame_position`` at
             initialisation; ``'none'`` keeps them as the necks make them.
-            stoavlp zero-initialises them (the official code has none) and
-            the backbone encodes frames independently, so without it the
-            model starts blind to frame order (move_left vs move_right,
-            grow vs shrink) until AdamW has grown those parameters (about
-            ``lr`` per step). On the demo data it made no measurable
-            difference after 20 epochs (README). Defaults to
-            ``'sinusoid'``.
+            The necks initialise them randomly at CLIP's positional scale
+            and the backbone encodes frames independently, so frame order
+            (move_left vs move_right, grow vs shrink) is in those tables
+            only; the code adds a known order signal. On the demo data it
+            made no measurable difference after 20 epochs (README).
+            Defaults to ``'sinusoid'``.
         train_cfg (dict, optional): Unused, mmaction2 convention.
         test_cfg (dict, optional): Unused, mmaction2 convention.
         data_preprocessor (dict, optional): ``ActionDataPreprocessor`` with

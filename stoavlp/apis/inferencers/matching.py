@@ -6,7 +6,8 @@ from .base import BaseVideoInferencer, list_videos, per_video
 
 
 class VideoTextMatchingInferencer(BaseVideoInferencer):
-    """Score candidate texts for videos with a ``STOAVLPRetriever``: the
+    """Score candidate texts for videos with a ``STOAVLPRetriever`` (or
+    ``STOAVLPMultipleChoice``; ``score_options``): the
     cosine similarity, the VTM ``P(match)`` (with a VTM head) and the
     multiple-choice score evaluation uses, ``softmax(scale * sim over the
     candidates) * P(match)``; the best candidate is the MC answer.
@@ -27,7 +28,7 @@ class VideoTextMatchingInferencer(BaseVideoInferencer):
                                 texts=texts, **kwargs)
 
     def _check_model(self) -> None:
-        if not hasattr(self.model, 'match_probability'):
+        if not hasattr(self.model, 'score_options'):
             raise TypeError(f'{type(self.model).__name__} is not a retrieval '
                             'model (STOAVLPRetriever)')
 
@@ -38,6 +39,10 @@ class VideoTextMatchingInferencer(BaseVideoInferencer):
         texts = per_video(texts, videos, 'candidate lists',
                           is_one=lambda v: all(isinstance(t, str) for t in v))
         return [(video, list(t)) for video, t in zip(videos, texts)]
+
+    def forward(self, batch: dict, **kwargs) -> list:
+        data = self.model.data_preprocessor(batch, False)
+        return self.model.score_options(data['inputs'], data['data_samples'])
 
     def pred_to_dict(self, sample) -> dict:
         out = dict(video=sample.filename, texts=list(sample.text),

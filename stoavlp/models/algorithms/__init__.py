@@ -6,6 +6,7 @@ from .qa import STOAVLPQuestionAnswerer
 from .retrieval import STOAVLPMultipleChoice, STOAVLPRetriever
 
 __all__ = [
-    'CLIPPretrainer', 'STOAVLPCaptioner', 'STOAVLPPretrainer', 'STOAVLPQuestionAnswerer',
-    'STOAVLPMultipleChoice', 'STOAVLPRetriever', 'VideoTextModel'
+    'CLIPPretrainer', 'STOAVLPCaptioner', 'STOAVLPMultipleChoice',
+    'STOAVLPPretrainer', 'STOAVLPQuestionAnswerer', 'STOAVLPRetriever',
+    'VideoTextModel'
 ]

@@ -8,6 +8,7 @@ from .vtc import VTCLoss
 from .vtm import VTMLoss
 
 __all__ = [
-    'ASPLoss', 'MLMLoss', 'OTALoss', 'PLMLoss', 'RegionWordLoss', 'SetAlignmentLoss',
-    'TokenCrossEntropyLoss', 'VTCLoss', 'VTMLoss', 'hungarian_match'
+    'ASPLoss', 'MLMLoss', 'OTALoss', 'PLMLoss', 'RegionWordLoss',
+    'SetAlignmentLoss', 'TokenCrossEntropyLoss', 'VTCLoss', 'VTMLoss',
+    'hungarian_match'
 ]

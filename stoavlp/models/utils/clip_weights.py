@@ -23,7 +23,7 @@ OpenAI layout, text side: ``token_embedding.weight``,
 with ``conv1``, ``class_embedding``, ``ln_pre``, ``ln_post``, ``proj``
 ``(C, D)``; plus ``logit_scale``.
 
-Letters: C width, D embedding dimension, N block index.
+Letters: C width, D embedding dimension; ``i`` a block index.
 """
 import logging
 import os.path as osp

@@ -3,7 +3,8 @@
 :func:`decode` talks to a model only through the :class:`StepModel`
 protocol, so it works with any (key/value-cached) text decoder.
 
-Letters: B batch, K beams, N live sequences (``B * K``), V vocabulary,
+Letters: B batch, W beams (the beam width), Z live sequences (``B * W``),
+V vocabulary,
 L generated length (``<= max_length``).
 
 Conventions shared by greedy and beam search:
@@ -24,7 +25,7 @@ class StepModel(Protocol):
     """What :func:`decode` needs from a model.
 
     The state is opaque to the decoder (e.g. the encoder features and one
-    key/value cache per layer, all with N rows). The model builds the state
+    key/value cache per layer, all with Z rows). The model builds the state
     of the B samples itself (e.g. ``init_state()``) and passes it to
     :func:`decode`.
     """
@@ -33,43 +34,43 @@ class StepModel(Protocol):
         """Feed one token per live sequence.
 
         Args:
-            state (Any): State of N sequences; ``step`` updates it in place
+            state (Any): State of Z sequences; ``step`` updates it in place
                 (the caches grow by one position).
-            tokens (torch.Tensor): ``(N,)`` long, the last token of each
+            tokens (torch.Tensor): ``(Z,)`` long, the last token of each
                 sequence (the start token on the first call).
 
         Returns:
-            torch.Tensor: ``(N, V)`` next-token logits.
+            torch.Tensor: ``(Z, V)`` next-token logits.
         """
 
     def reorder(self, state: Any, index: torch.Tensor) -> Any:
         """Select rows: row i of the result is row ``index[i]`` of ``state``.
 
-        Used to expand B samples into ``B * K`` beams (each sample repeated
-        K times, adjacently) and to follow the beams after each step; never
+        Used to expand B samples into ``B * W`` beams (each sample repeated
+        W times, adjacently) and to follow the beams after each step; never
         called when ``num_beams == 1``. The decoder only uses the returned
         state afterwards.
 
         Args:
-            state (Any): State of N sequences.
-            index (torch.Tensor): ``(N',)`` long, may repeat rows.
+            state (Any): State of Z sequences.
+            index (torch.Tensor): ``(Z',)`` long, may repeat rows.
 
         Returns:
-            Any: State of N' sequences.
+            Any: State of Z' sequences.
         """
 
 
 def _log_probs(logits: torch.Tensor, seqs: torch.Tensor, t: int,
                end_token: int, min_length: int,
                repetition_penalty: float) -> torch.Tensor:
-    """``(N, V)`` logits -> ``(N, V)`` float log-probabilities."""
+    """``(Z, V)`` logits -> ``(Z, V)`` float log-probabilities."""
     # float32 softmax; ``.float()`` may return the model's own tensor, so
     # the edits below are out of place.
     logits = logits.float()
     if repetition_penalty != 1.0 and t > 0:
         # CTRL / HF: divide positive logits, multiply negative ones, so a
         # generated token always becomes less likely.
-        prev = seqs[:, :t]  # (N, t)
+        prev = seqs[:, :t]  # (Z, t)
         picked = logits.gather(1, prev)
         picked = torch.where(picked > 0, picked / repetition_penalty,
                              picked * repetition_penalty)
@@ -82,8 +83,8 @@ def _log_probs(logits: torch.Tensor, seqs: torch.Tensor, t: int,
 
 def _keep_best(finished: Tuple[torch.Tensor, ...],
                new: Tuple[torch.Tensor, ...]) -> Tuple[torch.Tensor, ...]:
-    """Merge ``(scores (B, K), lengths (B, K), seqs (B, K, L))`` tuples and
-    keep the K best per sample (existing ones first on ties)."""
+    """Merge ``(scores (B, W), lengths (B, W), seqs (B, W, L))`` tuples and
+    keep the W best per sample (existing ones first on ties)."""
     k = finished[0].shape[1]
     best = torch.cat([finished[0], new[0]], 1).topk(k, dim=1).indices
     merged = []
@@ -159,17 +160,17 @@ def decode(step_model: StepModel,
     """Greedy (``num_beams=1``) or beam search decoding.
 
     Beam search follows HF ``BeamSearchScorer``: each step ranks the
-    ``K * V`` extensions of a sample's live beams by summed log-probability
-    and takes the top ``2K``; an end-token candidate among the top K ranks
-    becomes a finished hypothesis (the K best are kept), and the best K
-    other candidates are the new live beams. A sample stops once it has K
+    ``W * V`` extensions of a sample's live beams by summed log-probability
+    and takes the top ``2W``; an end-token candidate among the top W ranks
+    becomes a finished hypothesis (the W best are kept), and the best W
+    other candidates are the new live beams. A sample stops once it has W
     finished hypotheses and, if ``early_stopping`` is False, no live beam
     can still beat the worst of them: since log-probabilities are <= 0, a
     beam's best final score is its current sum divided by the most
-    favourable length it can reach, so the criterion is exact (with ``K >=
+    favourable length it can reach, so the criterion is exact (with ``W >=
     V ** max_length`` the result is the exhaustive optimum). At
     ``max_length`` the live beams are scored as finished. Finished samples
-    keep being stepped (N stays fixed) until all samples are done.
+    keep being stepped (Z stays fixed) until all samples are done.
     ``num_beams=1`` is exactly greedy argmax decoding.
 
     Args:
@@ -181,14 +182,14 @@ def decode(step_model: StepModel,
         max_length (int): Most generated tokens (end token included).
         min_length (int): The end token is forbidden while fewer than this
             many tokens have been generated. Defaults to 0.
-        num_beams (int): K. Defaults to 1.
+        num_beams (int): W. Defaults to 1.
         length_penalty (float): Exponent of the length in the score.
             Defaults to 1.0.
         repetition_penalty (float): Applied to the logits of the tokens a
             sequence already generated (start token excluded); 1.0 is off.
             Defaults to 1.0.
         pad_token (int): Written after the end token. Defaults to 0.
-        early_stopping (bool): Stop a sample as soon as it has K finished
+        early_stopping (bool): Stop a sample as soon as it has W finished
             hypotheses. Defaults to False.
         device (str | torch.device): Device of the logits (the tokens fed
             to ``step`` are created there). Defaults to ``'cpu'``.
@@ -219,15 +220,15 @@ def decode(step_model: StepModel,
                          f'{num_beams} and {max_length}')
     b, k, lp = batch_size, num_beams, length_penalty
     n = b * k
-    early_stopping = early_stopping or k == 1  # K=1 is greedy
+    early_stopping = early_stopping or k == 1  # W=1 is greedy
     if k > 1:
         state = step_model.reorder(
             state, torch.arange(b, device=device).repeat_interleave(k))
-    # Only beam 0 starts live: K identical copies would fill the beam with
+    # Only beam 0 starts live: W identical copies would fill the beam with
     # the same hypothesis.
     beam_scores = torch.full((b, k), float('-inf'), device=device)
     beam_scores[:, 0] = 0
-    seqs = torch.full((n, max_length), pad_token, device=device)  # (N, L)
+    seqs = torch.full((n, max_length), pad_token, device=device)  # (Z, L)
     tokens = torch.full((n, ), start_token, device=device)
     finished = (torch.full((b, k), float('-inf'), device=device),
                 torch.zeros((b, k), dtype=torch.long, device=device),
@@ -237,14 +238,14 @@ def decode(step_model: StepModel,
     for t in range(max_length):
         logprobs = _log_probs(
             step_model.step(state, tokens), seqs, t, end_token, min_length,
-            repetition_penalty)  # (N, V)
+            repetition_penalty)  # (Z, V)
         vocab = logprobs.shape[1]
         cand = (beam_scores.view(n, 1) + logprobs).view(b, k * vocab)
-        cand_scores, cand_index = cand.topk(2 * k, dim=1)  # (B, 2K)
+        cand_scores, cand_index = cand.topk(2 * k, dim=1)  # (B, 2W)
         origin, cand_tokens = cand_index // vocab, cand_index % vocab
         is_end = cand_tokens == end_token
 
-        # At most one end candidate per beam, so >= K others remain in 2K.
+        # At most one end candidate per beam, so >= W others remain in 2W.
         new_fin = is_end[:, :k] & cand_scores[:, :k].isfinite() & \
             ~done[:, None]
         fin_seqs = seqs[(offset + origin[:, :k]).view(-1)].view(
@@ -257,14 +258,14 @@ def decode(step_model: StepModel,
 
         # Stable sort on is_end keeps the score order among the others.
         live = is_end.int().sort(dim=1, stable=True).indices[:, :k]
-        beam_scores = cand_scores.gather(1, live)  # (B, K), descending
-        index = (offset + origin.gather(1, live)).view(-1)  # (N,)
+        beam_scores = cand_scores.gather(1, live)  # (B, W), descending
+        index = (offset + origin.gather(1, live)).view(-1)  # (Z,)
         tokens = cand_tokens.gather(1, live).view(-1)
         seqs = seqs[index]
         seqs[:, t] = tokens
         if t + 1 == max_length:
             break
-        worst = finished[0][:, -1]  # -inf until K hypotheses finished
+        worst = finished[0][:, -1]  # -inf until W hypotheses finished
         if early_stopping:
             done |= worst > float('-inf')
         else:

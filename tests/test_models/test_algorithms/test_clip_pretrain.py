@@ -98,7 +98,8 @@ def test_export_loads_through_pretrained_with_weights_only(tmp_path):
     path = str(tmp_path / 'clip.pth')
     state = torch.load(path, weights_only=True)
     assert float(state['logit_scale']) == 3.0
-    video = CLIPVideoEncoder(**{k: v for k, v in CFG['video_encoder']['backbone'].items()
+    backbone = CFG['video_encoder']['backbone']
+    video = CLIPVideoEncoder(**{k: v for k, v in backbone.items()
                                 if k != 'type'}, pretrained=path)
     text = CLIPTextEncoder(**{k: v for k, v in CFG['text_encoder'].items()
                               if k != 'type'}, pretrained=path)

@@ -61,8 +61,8 @@ def test_match_probability_equals_the_reference_fusion(retriever,
     torch.testing.assert_close(got, want, rtol=1e-5, atol=1e-6)
 
 
-def test_multiple_choice_fuses_similarity_and_vtm(tiny_cfg, make_batch,
-                                                   prepare, multi_text_batch):
+def test_multiple_choice_fuses_similarity_and_vtm(
+        tiny_cfg, make_batch, prepare, multi_text_batch):
     model = build(dict(encoders(tiny_cfg), type='STOAVLPMultipleChoice',
                        vtc_loss=dict(type='VTCLoss'),
                        vtm_head=dict(type='VTMHead', width=32, dropout=0.0)))
