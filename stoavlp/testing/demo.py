@@ -13,7 +13,8 @@ DEMO_PRETRAIN_OFFLINE = [
 
 def offline_demo_pretrain(cfg):
     """The same on a loaded :class:`mmengine.config.Config`, in place."""
-    for part in ('video_encoder', 'text_encoder', 'vtc_loss'):
-        cfg.model[part]['pretrained'] = None
+    for part in (cfg.model.video_encoder.backbone, cfg.model.text_encoder,
+                 cfg.model.vtc_loss):
+        part['pretrained'] = None
     cfg.val_dataloader = cfg.val_cfg = cfg.val_evaluator = None
     return cfg

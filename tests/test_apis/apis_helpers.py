@@ -22,11 +22,35 @@ def load_tool(*path):
     return module
 
 
+def num_answers(demo_root):
+    """The distinct training answers of the test session's demo data (fewer
+    clips than the full demo, whose 22 the QA config's classes are): the
+    QA model's classes in these tests."""
+    from stoavlp.datasets.answer_vocab import build_answer_vocab
+    return len(build_answer_vocab(
+        osp.join(demo_root, 'msrvtt_qa', 'train_qa.json'), 10**6))
+
+
 def model_options(task, demo_root):
+    """QA: the head sized to the test demo data's answers."""
     if task != 'qa':
         return None
-    return {'model.qa_head.answer_vocab.ann_file':
-            osp.join(demo_root, 'msrvtt_qa', 'train_qa.json')}
+    return {'model.qa_head.num_classes': num_answers(demo_root)}
+
+
+def train_dataset_meta(task, demo_root):
+    """The training dataset's metainfo, which MMEngine's Runner saves in
+    its checkpoints as ``meta.dataset_meta`` (QA: the answer names, which
+    ``init_model`` gives the model)."""
+    from mmengine.config import Config
+
+    from stoavlp.registry import DATASETS
+    cfg = Config.fromfile(CONFIGS[task])
+    dataset = cfg.train_dataloader.dataset
+    dataset.data_root = demo_root
+    if task == 'qa':
+        dataset.answer_vocab.size = num_answers(demo_root)
+    return DATASETS.build(dataset).metainfo
 
 
 def loader_options(demo_root, **dataset):

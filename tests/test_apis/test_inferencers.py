@@ -19,7 +19,7 @@ from stoavlp.apis import (TextToVideoRetrievalInferencer,
                           VideoToTextRetrievalInferencer, init_model)
 
 from apis_helpers import (CONFIGS, DEMO, demo_test_videos, load_tool,
-                          loader_options, model_of)
+                          loader_options, model_of, train_dataset_meta)
 
 
 def test_init_model_loads_the_checkpoint_and_resolves_model_names(
@@ -213,8 +213,9 @@ def test_matching_equals_multiple_choice_prediction(checkpoints, demo_root):
     item = dataset[0]
     data = model.data_preprocessor(
         dict(inputs=[item['inputs']], data_samples=[item['data_samples']]))
-    with torch.no_grad():
-        expected = model.predict(data['inputs'], data['data_samples'])[0]
+    with torch.no_grad():  # what STOAVLPMultipleChoice predicts
+        expected = model.score_options(data['inputs'],
+                                       data['data_samples'])[0]
     meta = item['data_samples'].metainfo
     matcher = VideoTextMatchingInferencer(
         model, objects_dir=osp.join(demo_root, 'objects'),
@@ -227,7 +228,7 @@ def test_matching_equals_multiple_choice_prediction(checkpoints, demo_root):
     ids = item['data_samples'].token_ids
     text = model.text_features(ids, item['data_samples'].attention_mask)
     cosine = torch.nn.functional.cosine_similarity(
-        video['video_embed'], text['text_embed'])
+        video.video_embed, text.text_embed)
     np.testing.assert_allclose(pred['similarities'], cosine.tolist(),
                                rtol=1e-4, atol=1e-6)
     assert all(0 < p < 1 for p in pred['match_probs'])
@@ -240,7 +241,11 @@ def test_qa_answer_and_scores(checkpoints, demo_root):
     videos = demo_test_videos(demo_root, 2)
     preds = qa(videos, ['what is moving left?', 'how many objects?'],
                num_scores=3)['predictions']
-    answers = model.qa_head.answers
+    # the answer names came with the checkpoint (the training dataset's)
+    answers = model.dataset_meta['answers']
+    assert list(answers) == list(train_dataset_meta('qa',
+                                                    demo_root)['answers'])
+    assert len(answers) == model.qa_head.num_classes
     for pred in preds:
         probs = list(pred['scores'].values())
         assert len(probs) == 3 and probs == sorted(probs, reverse=True)

@@ -19,8 +19,9 @@ from mmengine.config import Config
 from mmengine.dataset import pseudo_collate
 
 from stoavlp.apis.model import _strip_pretrained
-from stoavlp.engine.runner.retrieval_loop import merge_features
+from stoavlp.engine.runner import rank_with_model
 from stoavlp.registry import DATASETS, MODELS
+from stoavlp.structures import RetrievalFeatures
 from stoavlp.testing import offline_demo_pretrain
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
@@ -177,11 +178,11 @@ def _reference_ranks(state, demo_root):
             data = model.data_preprocessor(batch, False)
             feats = model(data['inputs'], data['data_samples'],
                           mode='tensor')
-            feats['sample_idx'] = torch.tensor(
-                [s.metainfo['sample_idx'] for s in data['data_samples']])
+            assert feats.sample_idx.tolist() == [
+                s.metainfo['sample_idx'] for s in data['data_samples']]
             parts.append(feats)
-        feats = merge_features([parts], len(dataset))
-        return model, model.predict_all(feats, keep_topk=10)
+        feats = RetrievalFeatures.merge(parts, len(dataset))
+        return model, rank_with_model(model, feats, keep_topk=10)
 
 
 def test_demo_zeroshot_tools_test_uses_the_pretraining_checkpoint(

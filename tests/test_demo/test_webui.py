@@ -39,6 +39,33 @@ def demo_test_videos(demo_root):
     return [osp.join(demo_root, 'videos', f'{v}.mp4') for v in ids]
 
 
+def qa_config(demo_root, path):
+    """The demo QA config with a class per distinct training answer of the
+    test session's demo data, written to ``path``."""
+    from mmengine.config import Config
+
+    from stoavlp.datasets.answer_vocab import build_answer_vocab
+    num_answers = len(build_answer_vocab(
+        osp.join(demo_root, 'msrvtt_qa', 'train_qa.json'), 10**6))
+    cfg = Config.fromfile(CONFIGS['qa'])
+    cfg.model.qa_head.num_classes = num_answers
+    for name in ('train_dataloader', 'test_dataloader'):
+        cfg[name].dataset.answer_vocab.size = num_answers
+    cfg.dump(path)
+    return path
+
+
+def train_dataset_meta(config, demo_root):
+    """The metainfo of the config's training dataset on the demo data (QA:
+    the answer names), what the Runner saves as ``meta.dataset_meta``."""
+    from mmengine.config import Config
+
+    from stoavlp.registry import DATASETS
+    cfg = Config.fromfile(config)
+    cfg.train_dataloader.dataset.data_root = demo_root
+    return DATASETS.build(cfg.train_dataloader.dataset).metainfo
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(('127.0.0.1', 0))
@@ -49,23 +76,27 @@ def free_port() -> int:
 def served(tmp_path_factory, demo_root):
     """The web demo with all three tabs: its client, the checkpoints, the
     demo test videos (the first ``GALLERY_SIZE`` are the gallery). The QA
-    config reads its answer vocabulary from
-    ``data/demo/msrvtt_qa/train_qa.json`` relative to the working
-    directory, so the server runs where that path is the demo data."""
+    model has a class per distinct training answer of the test session's
+    demo data (fewer than the full demo's, which the config counts), and
+    its checkpoint carries their names as the Runner saves them (the
+    training dataset's metainfo, ``meta.dataset_meta``); the server runs
+    where ``data/demo`` is the demo data, as the configs' paths say."""
     assert HAVE_GRADIO, ('STOAVLP_REQUIRE_WEBUI=1 but gradio/gradio_client '
                          'are not installed (requirements/webui.txt)')
     work = tmp_path_factory.mktemp('webui')
     os.makedirs(work / 'data')
     os.symlink(demo_root, work / 'data' / 'demo')
+    configs = dict(CONFIGS, qa=qa_config(demo_root, str(work / 'qa.py')))
     ckpts = {}
-    for seed, (task, config) in enumerate(CONFIGS.items()):
+    for seed, (task, config) in enumerate(configs.items()):
         torch.manual_seed(seed)
-        options = {'model.qa_head.answer_vocab.ann_file': osp.join(
-            demo_root, 'msrvtt_qa', 'train_qa.json')} if task == 'qa' \
-            else None
-        model = init_model(config, cfg_options=options)
+        model = init_model(config)
         ckpts[task] = str(work / f'{task}.pth')
-        torch.save({'state_dict': model.state_dict()}, ckpts[task])
+        ckpt = {'state_dict': model.state_dict()}
+        if task == 'qa':
+            ckpt['meta'] = dict(dataset_meta=train_dataset_meta(config,
+                                                                demo_root))
+        torch.save(ckpt, ckpts[task])
     videos = demo_test_videos(demo_root)
     gallery = work / 'gallery'
     gallery.mkdir()
@@ -74,7 +105,7 @@ def served(tmp_path_factory, demo_root):
     port = free_port()
     cmd = [sys.executable, osp.join(ROOT, 'demo', 'webui.py'),
            '--caption', CONFIGS['caption'], ckpts['caption'],
-           '--qa', CONFIGS['qa'], ckpts['qa'],
+           '--qa', configs['qa'], ckpts['qa'],
            '--retrieval', CONFIGS['retrieval'], ckpts['retrieval'],
            '--gallery', str(gallery), '--cache', str(work / 'cache.pt'),
            '--objects-dir', osp.join(demo_root, 'objects'),

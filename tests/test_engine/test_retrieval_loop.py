@@ -1,36 +1,37 @@
 """RetrievalLoop's merging of per-rank features (sampler padding)."""
-from functools import partial
-
 import torch
 
-from stoavlp.engine.runner import merge_features
+from stoavlp.structures import RetrievalFeatures
 
 
 def batch(sample_idx, texts_per_video):
     """Features whose values encode where they came from: video = its
     sample index, text = 10 * sample index + its position in the batch."""
     owner = [i for i, n in enumerate(texts_per_video) for _ in range(n)]
-    return dict(
+    return RetrievalFeatures(
         sample_idx=torch.tensor(sample_idx),
         video_embed=torch.tensor(sample_idx, dtype=torch.float)[:, None],
         text_embed=torch.tensor([[sample_idx[o] * 10 + j] for j, o in
                                  enumerate(owner)], dtype=torch.float),
-        text_keep=torch.ones(len(owner), 2, dtype=torch.bool),
-        text_eot=torch.ones(len(owner), dtype=torch.long),
-        text_owner=torch.tensor(owner))
+        attention_mask=torch.ones(len(owner), 2, dtype=torch.bool),
+        eot_index=torch.ones(len(owner), dtype=torch.long),
+        text_to_video=torch.tensor(owner))
 
 
 def test_merge_orders_videos_and_drops_sampler_padding():
     # 5 videos on 2 ranks: DistributedSampler pads rank 1 with video 0
     rank0 = [batch([0, 2], [2, 1]), batch([4], [1])]
     rank1 = [batch([1, 3], [1, 2]), batch([0], [2])]  # 0: padding
-    merged = merge_features([rank0, rank1], size=5)
-    assert merged['video_embed'].flatten().tolist() == [0, 1, 2, 3, 4]
-    assert merged['text_to_video'].tolist() == [0, 0, 1, 2, 3, 3, 4]
+    # the loop gathers the ranks' lists and merges them flat
+    merged = RetrievalFeatures.merge(rank0 + rank1, size=5)
+    assert merged.video_embed.flatten().tolist() == [0, 1, 2, 3, 4]
+    assert merged.sample_idx.tolist() == [0, 1, 2, 3, 4]
+    assert merged.text_to_video.tolist() == [0, 0, 1, 2, 3, 3, 4]
     # the texts of video 0 come once, from its first occurrence
-    assert merged['text_embed'].flatten().tolist() == [0, 1, 10, 22, 31, 32,
-                                                       40]
-    assert 'video_tokens' not in merged  # no VTM features were cached
+    assert merged.text_embed.flatten().tolist() == [0, 1, 10, 22, 31, 32,
+                                                    40]
+    assert merged.video_tokens is None  # no VTM features were cached
+    assert 'video_tokens' not in merged.to_dict()
 
 
 class _Dataset:
@@ -48,25 +49,25 @@ def test_query_results_name_queries_ground_truth_and_top_candidates():
     force ranking of the same similarities."""
     from types import SimpleNamespace
 
+    from stoavlp.engine.runner import rank_with_model
     from stoavlp.engine.runner.retrieval_loop import query_results
-    from stoavlp.models.algorithms.retrieval import STOAVLPRetriever
     torch.manual_seed(0)
     videos = torch.nn.functional.normalize(torch.randn(3, 8), dim=-1)
     # texts near their own video, one ("a cat") nearer to v2
     texts = videos[[0, 0, 2, 2, 2]] + 0.3 * torch.randn(5, 8)
     texts = torch.nn.functional.normalize(texts, dim=-1)
-    feats = dict(video_embed=videos, text_embed=texts,
-                 text_to_video=torch.tensor([0, 0, 1, 2, 2]),
-                 video_sample_idx=torch.tensor([0, 1, 2]))
-    model = SimpleNamespace(rerank_topk=0, chunk_size=2)
-    model.rank = partial(STOAVLPRetriever.rank, model)
-    ranks = STOAVLPRetriever.predict_all(model, feats, keep_topk=2)
+    feats = RetrievalFeatures(video_embed=videos, text_embed=texts,
+                              text_to_video=torch.tensor([0, 0, 1, 2, 2]),
+                              sample_idx=torch.tensor([0, 1, 2]))
+    # a model without re-ranking: similarity alone
+    model = SimpleNamespace(rerank_topk=0, rerank_scores=None)
+    ranks = rank_with_model(model, feats, keep_topk=2, chunk_size=2)
     t2v, v2t = query_results(ranks, feats, _Dataset())
     sims = texts @ videos.T
     ids = ['v0', 'v1', 'v2']
     for t, item in enumerate(t2v):
         order = sims[t].argsort(descending=True).tolist()
-        gt = feats['text_to_video'][t].item()
+        gt = feats.text_to_video[t].item()
         assert item['t2v_rank'] == order.index(gt) + 1
         assert item['gt_video_ids'] == [ids[gt]]
         assert item['topk_video_ids'] == [ids[i] for i in order[:2]]
@@ -79,13 +80,13 @@ def test_query_results_name_queries_ground_truth_and_top_candidates():
     captions = ['a dog', 'a red dog', 'a cat', 'a car', 'a blue car']
     for v, item in enumerate(v2t):
         order = sims[:, v].argsort(descending=True).tolist()
-        own = [t for t in range(5) if feats['text_to_video'][t] == v]
+        own = [t for t in range(5) if feats.text_to_video[t] == v]
         assert item['query_id'] == ids[v]
         assert item['v2t_rank'] == min(order.index(t) for t in own) + 1
         assert item['gt_text_ids'] == [text_ids[t] for t in own]
         assert item['topk_text_ids'] == [text_ids[t] for t in order[:2]]
         assert item['topk_texts'] == [captions[t] for t in order[:2]]
     # without kept candidates: ranks and ids only
-    bare = STOAVLPRetriever.predict_all(model, feats)
+    bare = rank_with_model(model, feats, chunk_size=2)
     t2v, _ = query_results(bare, feats, _Dataset())
     assert 'topk_video_ids' not in t2v[0] and t2v[0]['query_id'] == 'v0#0'

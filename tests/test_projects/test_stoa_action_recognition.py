@@ -14,9 +14,11 @@ ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 PROJECT = osp.join(ROOT, 'projects', 'stoa_action_recognition')
 CONFIG = osp.join(PROJECT, 'configs',
                   'stoa-tiny_u8-112px_1xb8-20e_demo-action.py')
+# the recogniser's backbone (stoavlp.STOAVideoEncoder) holds the necks
+NECKS = ('trajectory_encoder', 'action_encoder')
 ABLATIONS = {
-    'no-action-neck': ('action_neck', 2),
-    'no-trajectory-neck': ('trajectory_neck', 2),
+    'no-action-neck': ('action_encoder', 2),
+    'no-trajectory-neck': ('trajectory_encoder', 2),
     'no-necks': (None, 1),
 }
 W, FRAMES, SIZE, NUM_CLASSES = 32, 4, 64, 8
@@ -26,17 +28,18 @@ def shrink(cfg: Config) -> Config:
     """The project config at test size: width 32, 1-2 blocks, 4 frames of
     64 px (a 4x4 patch grid). Changes ``cfg`` in place."""
     model = cfg.model
-    model.backbone.update(image_size=SIZE, width=W, layers=2, heads=2,
+    video = model.backbone  # the STOAVideoEncoder
+    video.backbone.update(image_size=SIZE, width=W, layers=2, heads=2,
                           embed_dim=W, feature_layers=(1, 2))
-    for neck in ('trajectory_neck', 'action_neck'):
-        if model.get(neck):
-            model[neck].update(width=W, embed_dim=W, heads=2, layers=1,
+    for neck in NECKS:
+        if video.get(neck):
+            video[neck].update(width=W, embed_dim=W, heads=2, layers=1,
                                num_frames=FRAMES)
-    if model.get('trajectory_neck'):
-        model.trajectory_neck.num_trajectories = 3
-    if model.get('action_neck'):
-        model.action_neck.num_actions = 2
-    model.object_layer, model.action_layer = 1, 2
+    if video.get('trajectory_encoder'):
+        video.trajectory_encoder.num_trajectories = 3
+    if video.get('action_encoder'):
+        video.action_encoder.num_actions = 2
+    video.object_layer, video.action_layer = 1, 2
     model.cls_head.in_channels = model.cls_head.in_channels // cfg.width * W
     model.cls_head.dropout_ratio = 0.0
     for name in ('train_pipeline', 'test_pipeline'):
@@ -81,7 +84,8 @@ class NeckProbe(Hook):
         self.before = {
             name: p.detach().clone()
             for name, p in runner.model.named_parameters()
-            if name.startswith(('trajectory_neck.', 'action_neck.'))
+            if name.startswith(('backbone.trajectory_encoder.',
+                                'backbone.action_encoder.'))
         }
 
     def after_train_iter(self, runner, batch_idx, data_batch=None,
@@ -127,10 +131,11 @@ def test_train_one_iter_and_predict(demo_root, annotations, tmp_path):
         after = dict(model.named_parameters())
         changed = {n for n, p in probe.before.items()
                    if not torch.equal(p, after[n].detach())}
-        for name in ('trajectory_neck.coord_mlp.0.weight',
-                     'trajectory_neck.box_mlp.0.weight',
-                     'action_neck.queries',
-                     'action_neck.transformer.resblocks.0.attn.in_proj_weight'):
+        for name in ('backbone.trajectory_encoder.coord_mlp.0.weight',
+                     'backbone.trajectory_encoder.box_mlp.0.weight',
+                     'backbone.action_encoder.queries',
+                     'backbone.action_encoder.transformer.resblocks.0.attn.'
+                     'in_proj_weight'):
             assert name in changed, name
 
         # Predictions: one score per class for every test clip.
@@ -152,19 +157,20 @@ def test_train_one_iter_and_predict(demo_root, annotations, tmp_path):
         assert inputs.shape[1:] == (FRAMES, 3, SIZE, SIZE)
         with torch.no_grad():
             pooled = model(inputs, samples, mode='tensor', stage='neck')
-            video = model.backbone(inputs)
+            # the CLIP tower, then each neck by hand
+            video = model.backbone.backbone(inputs)
             boxes = torch.stack([torch.as_tensor(s.obj_boxes)
                                  for s in samples])
             labels = torch.stack([torch.as_tensor(s.obj_labels)
                                   for s in samples])
             mask = torch.stack([torch.as_tensor(s.obj_mask)
                                 for s in samples])
-            traj = model.trajectory_neck(
+            traj = model.backbone.trajectory_encoder(
                 video['layer_tokens'][1][:, :, 1:], boxes, labels, mask,
                 image_size=(SIZE, SIZE))
-            action = model.action_neck(video['layer_tokens'][2],
-                                       traj['object_tokens'],
-                                       traj['object_mask'])
+            action = model.backbone.action_encoder(
+                video['layer_tokens'][2], traj['object_tokens'],
+                traj['object_mask'])
         assert traj['trajectory_mask'].any()  # the boxes were loaded
         present = traj['trajectory_mask'].float()
         traj_mean = (traj['trajectory_tokens'] * present[..., None]).sum(1) \
@@ -202,8 +208,8 @@ def test_ablation_configs_drop_a_neck(ablation):
     cfg = shrink(Config.fromfile(CONFIG.replace('.py', f'_{ablation}.py')))
     with DefaultScope.overwrite_default_scope('mmaction'):
         model = MODELS.build(cfg.model)
-    for neck in ('trajectory_neck', 'action_neck'):
-        assert (getattr(model, neck) is None) == (
+    for neck in NECKS:
+        assert (getattr(model.backbone, neck) is None) == (
             dropped in (None, neck)), neck
     assert model.num_pooled_parts == parts
     samples = synthetic_samples(2)

@@ -24,14 +24,28 @@ def study():
     return module
 
 
+def _dotted(call, prefix=''):
+    """The keywords of a ``dict(...)`` call, nested ones as dotted keys
+    (``video_encoder=dict(action_encoder=None)`` ->
+    ``{'video_encoder.action_encoder': None}``)."""
+    out = {}
+    for kw in call.keywords:
+        value = kw.value
+        if isinstance(value, ast.Call) and getattr(value.func, 'id',
+                                                   None) == 'dict':
+            out.update(_dotted(value, f'{prefix}{kw.arg}.'))
+        else:
+            out[prefix + kw.arg] = ast.literal_eval(value)
+    return out
+
+
 def _model_overrides(path):
     """The ``model = dict(...)`` keywords of an ablation config, read from
-    its source (the file itself, not its merged base)."""
+    its source (the file itself, not its merged base), as dotted keys."""
     tree = ast.parse(open(path, encoding='utf-8').read())
     for node in tree.body:
         if isinstance(node, ast.Assign) and node.targets[0].id == 'model':
-            return {kw.arg: ast.literal_eval(kw.value)
-                    for kw in node.value.keywords}
+            return _dotted(node.value)
     return {}
 
 
@@ -51,12 +65,13 @@ def test_stage_config_applies_row_seed_frames_iterations_and_start(
                              '--workers', '0'])
     cfg = study.stage_config('pretrain', args, str(tmp_path), 3,
                              study.ROWS['base'], iters=12)
-    for part in ('trajectory_encoder', 'action_encoder', 'ota_loss',
-                 'asp_loss'):
+    for part in ('trajectory_encoder', 'action_encoder'):
+        assert cfg.model.video_encoder[part] is None, part
+    for part in ('ota_loss', 'asp_loss'):
         assert cfg.model[part] is None, part
     assert cfg.model.vtm_head is not None and cfg.model.vtc_loss is not None
     clip = osp.abspath('tiny/clip.pth')
-    assert cfg.model.video_encoder.pretrained == clip
+    assert cfg.model.video_encoder.backbone.pretrained == clip
     assert cfg.model.vtc_loss.pretrained == clip
     assert cfg.load_from is None
     assert cfg.randomness.seed == 3 and cfg.work_dir == str(tmp_path)
@@ -82,7 +97,7 @@ def test_stage_config_applies_row_seed_frames_iterations_and_start(
                              study.ROWS['full'], load_from='pre/iter_12.pth',
                              iters=6)
     assert cfg.load_from == 'pre/iter_12.pth'
-    assert cfg.model.video_encoder.pretrained is None
+    assert cfg.model.video_encoder.backbone.pretrained is None
     assert cfg.train_cfg.max_iters == 6
 
 

@@ -124,8 +124,9 @@ def test_get_flops_per_part_against_the_transformer_formula(capsys):
     projection = 2 * length * width * text.embed_dim
     assert flops['text_encoder'] == 2 * (per_text + projection)
     parts = [p for p in flops if p != 'total']
-    assert {'video_encoder', 'trajectory_encoder', 'action_encoder'} <= \
-        set(parts)
+    # the video side (STOAVideoEncoder) part by part: CLIP and its necks
+    assert {'video_encoder.backbone', 'video_encoder.trajectory_encoder',
+            'video_encoder.action_encoder'} <= set(parts)
     assert sum(flops[p] for p in parts) == flops['total']
     assert sum(params[p] for p in parts) == params['total']
     printed = capsys.readouterr().out

@@ -46,7 +46,7 @@ def test_main_job_chain_tiny_clip_then_stoa_with_mechanism(demo_root,
     work_dir = str(tmp_path / 'work')
     load_tool('train.py').main([
         CONFIG, '--work-dir', work_dir, '--cfg-options',
-        f'model.video_encoder.pretrained={clip}',
+        f'model.video_encoder.backbone.pretrained={clip}',
         f'model.text_encoder.pretrained={clip}',
         f'model.vtc_loss.pretrained={clip}',
         'train_dataloader.dataset.indices=24', 'train_cfg.max_epochs=2',

@@ -32,8 +32,15 @@ def small(cfg, demo_root, work_dir):
             'data/demo', demo_root)
         loader.dataset.indices = 8
     if cfg.model.get('qa_head'):
-        cfg.model.qa_head.answer_vocab.ann_file = osp.join(
-            demo_root, 'msrvtt_qa', 'train_qa.json')
+        # the test session's demo data (fewer clips than the full demo,
+        # whose 22 distinct answers the config's classes are): all of its
+        # training answers are the classes
+        from stoavlp.datasets.answer_vocab import build_answer_vocab
+        num_answers = len(build_answer_vocab(
+            osp.join(demo_root, 'msrvtt_qa', 'train_qa.json'), 10**6))
+        cfg.model.qa_head.num_classes = num_answers
+        for name in ('train_dataloader', 'test_dataloader'):
+            cfg[name].dataset.answer_vocab.size = num_answers
     return cfg
 
 

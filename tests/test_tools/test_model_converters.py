@@ -34,34 +34,37 @@ VISION = dict(image_size=32, patch_size=8, width=C, layers=3, heads=2)
 TEXT = dict(context_length=16, width=W, layers=3, heads=2)
 MODEL = dict(
     type='STOAVLPPretrainer',
-    video_encoder=dict(type='CLIPVideoEncoder', **VISION, embed_dim=W,
-                       feature_layers=(2, 3)),
+    video_encoder=dict(
+        type='STOAVideoEncoder',
+        backbone=dict(type='CLIPVideoEncoder', **VISION, embed_dim=W,
+                      feature_layers=(2, 3)),
+        trajectory_encoder=dict(type='TrajectoryEncoder', width=C,
+                                embed_dim=W, heads=2, num_frames=T,
+                                max_objects=K, num_trajectories=N),
+        action_encoder=dict(type='ActionEncoder', width=C, embed_dim=W,
+                            heads=2, num_actions=M, num_frames=T),
+        object_layer=2, action_layer=3),
     text_encoder=dict(type='CLIPTextEncoder', **TEXT, embed_dim=W),
-    trajectory_encoder=dict(type='TrajectoryEncoder', width=C, embed_dim=W,
-                            heads=2, num_frames=T, max_objects=K,
-                            num_trajectories=N),
-    action_encoder=dict(type='ActionEncoder', width=C, embed_dim=W, heads=2,
-                        num_actions=M, num_frames=T),
     fusion_encoder=dict(type='FusionEncoder', width=W, layers=2, heads=2,
                         max_positions=P),
-    object_layer=2, action_layer=3,
     vtc_loss=dict(type='VTCLoss'),
     vtm_head=dict(type='VTMHead', width=W, dropout=0.0),
     lm_head=dict(type='TiedLMHead', width=W, dropout=0.0),
+    mlm_head=dict(type='MLMHead'), plm_head=dict(type='PLMHead'),
     ota_loss=dict(type='OTALoss'), asp_loss=dict(type='ASPLoss'))
+TRAJ = 'video_encoder.trajectory_encoder.'
+ACT = 'video_encoder.action_encoder.'
 # What CLIP does not initialise in MODEL.
 CLIP_UNFILLED = {
-    'trajectory_encoder.box_mlp.0.weight', 'trajectory_encoder.box_mlp.2.'
-    'weight', 'trajectory_encoder.coord_mlp.0.weight',
-    'trajectory_encoder.coord_mlp.2.weight', 'trajectory_encoder.'
-    'box_position', 'trajectory_encoder.frame_position',
-    'trajectory_encoder.cls_token', 'action_encoder.queries',
-    'action_encoder.frame_position', 'fusion_encoder.type_embedding',
+    TRAJ + 'box_mlp.0.weight', TRAJ + 'box_mlp.2.weight',
+    TRAJ + 'coord_mlp.0.weight', TRAJ + 'coord_mlp.2.weight',
+    TRAJ + 'box_position', TRAJ + 'frame_position', TRAJ + 'cls_token',
+    ACT + 'queries', ACT + 'frame_position', 'fusion_encoder.type_embedding',
     'vtc_loss.logit_scale', 'vtm_head.bilinear', 'lm_head.proj',
     'lm_head.bias'
 }
 OFFICIAL_UNFILLED = {
-    'fusion_encoder.type_embedding', 'action_encoder.frame_position',
+    'fusion_encoder.type_embedding', ACT + 'frame_position',
     'fusion_encoder.ln_final.weight', 'fusion_encoder.ln_final.bias'
 }
 OBJ = 'clip.visual.transformer.object_encoder.'
@@ -117,7 +120,7 @@ def assert_features(model, encode_image, encode_text):
     frames = torch.randn(2, T, 3, 32, 32)
     ids, mask = random_text()
     with torch.no_grad():
-        ours_v = model.video_encoder(frames)['frame_features']
+        ours_v = model.video_encoder.backbone(frames)['frame_features']
         ref_v = encode_image(frames.flatten(0, 1)).view_as(ours_v)
         ours_t = model.text_encoder(ids, mask)['text_feature']
         ref_t = encode_text(ids)
@@ -173,13 +176,13 @@ def test_clip_to_stoavlp(tools, tmp_path, kind, capsys):
     checkpoint = torch.load(dst, weights_only=False)
     state = checkpoint['state_dict']
     top = ref.visual.transformer.resblocks  # 3 blocks: necks take 1 and 2
-    for neck in ('trajectory_encoder', 'action_encoder'):
+    for neck in (TRAJ, ACT):
         for i in (0, 1):
             for name, value in top[1 + i].state_dict().items():
                 assert torch.equal(
-                    state[f'{neck}.transformer.resblocks.{i}.{name}'], value)
-        assert torch.equal(state[f'{neck}.proj'], ref.visual.proj)
-        assert torch.equal(state[f'{neck}.ln_post.bias'],
+                    state[f'{neck}transformer.resblocks.{i}.{name}'], value)
+        assert torch.equal(state[f'{neck}proj'], ref.visual.proj)
+        assert torch.equal(state[f'{neck}ln_post.bias'],
                            ref.visual.ln_post.bias)
     for i in (0, 1):  # the fusion encoder takes the first 2 text blocks
         for name, value in ref.transformer.resblocks[i].state_dict().items():
@@ -201,7 +204,7 @@ def test_clip_to_stoavlp(tools, tmp_path, kind, capsys):
     else:  # a plain state dict cannot tell: said for both towers
         assert len(said) == 2 and all('does not say' in n for n in said)
     printed = capsys.readouterr().out
-    assert 'trajectory_encoder.box_mlp.{0,2}.* (2 tensors)' in printed
+    assert TRAJ + 'box_mlp.{0,2}.* (2 tensors)' in printed
     assert '86 (1 unused)' in printed
     assert checkpoint['meta']['unused_source_keys'] == ['logit_scale']
     assert os.listdir(tmp_path / 'out') == ['x.pth']  # no temporary left
@@ -219,7 +222,7 @@ def test_clip_blocks_beyond_the_config_are_reported(tools, tmp_path):
     # the necks now take CLIP blocks 1 and 2 of the 3 the config keeps
     state = torch.load(dst, weights_only=False)['state_dict']
     assert torch.equal(
-        state['trajectory_encoder.transformer.resblocks.1.mlp.c_fc.weight'],
+        state[TRAJ + 'transformer.resblocks.1.mlp.c_fc.weight'],
         ref.visual.transformer.resblocks[2].mlp.c_fc.weight)
 
 
@@ -378,34 +381,31 @@ def test_official_to_stoavlp(tools, tmp_path):
     def same(ours, official, view=lambda v: v):
         assert torch.equal(state[ours], view(off[official].float())), ours
 
-    same('video_encoder.transformer.resblocks.0.attn.in_proj_weight',
+    same('video_encoder.backbone.transformer.resblocks.0.attn.'
+         'in_proj_weight',
          'clip.visual.transformer.resblocks.0.attn.in_proj_weight')
-    same('video_encoder.positional_embedding',
+    same('video_encoder.backbone.positional_embedding',
          'clip.visual.positional_embedding')
-    same('video_encoder.proj', 'clip.visual.proj')
+    same('video_encoder.backbone.proj', 'clip.visual.proj')
     same('text_encoder.token_embedding.weight', 'clip.token_embedding.weight')
     same('text_encoder.transformer.resblocks.2.mlp.c_proj.weight',
          'clip.transformer.resblocks.2.mlp.c_proj.weight')
     same('text_encoder.text_projection', 'clip.text_projection')
-    same('trajectory_encoder.box_mlp.0.weight', OBJ + 'patch_to_d.0.weight')
-    same('trajectory_encoder.coord_mlp.2.weight',
-         OBJ + 'c_coord_to_feature.2.weight')
-    same('trajectory_encoder.box_position', OBJ + 'box_categories',
+    same(TRAJ + 'box_mlp.0.weight', OBJ + 'patch_to_d.0.weight')
+    same(TRAJ + 'coord_mlp.2.weight', OBJ + 'c_coord_to_feature.2.weight')
+    same(TRAJ + 'box_position', OBJ + 'box_categories',
          lambda v: v[:T, :K])
-    same('trajectory_encoder.frame_position', 'clip.object_frame_pos_emb',
+    same(TRAJ + 'frame_position', 'clip.object_frame_pos_emb',
          lambda v: v[:T])
-    same('trajectory_encoder.cls_token', 'clip.object_cls_embedding',
-         lambda v: v[0])
-    same('trajectory_encoder.transformer.resblocks.1.ln_2.bias',
+    same(TRAJ + 'cls_token', 'clip.object_cls_embedding', lambda v: v[0])
+    same(TRAJ + 'transformer.resblocks.1.ln_2.bias',
          'clip.object_fusion.transformer.resblocks.1.ln_2.bias')
-    same('trajectory_encoder.proj', 'clip.object_fusion.proj')
-    same('action_encoder.transformer.resblocks.0.attn.out_proj.weight',
+    same(TRAJ + 'proj', 'clip.object_fusion.proj')
+    same(ACT + 'transformer.resblocks.0.attn.out_proj.weight',
          'clip.object_act_fusion.transformer.resblocks.0.attn.out_proj.'
          'weight')
-    same('action_encoder.ln_post.weight', 'clip.object_act_fusion.ln_post.'
-         'weight')
-    same('action_encoder.queries', 'clip.object_action',
-         lambda v: v[0, 0, :M])
+    same(ACT + 'ln_post.weight', 'clip.object_act_fusion.ln_post.weight')
+    same(ACT + 'queries', 'clip.object_action', lambda v: v[0, 0, :M])
     same('fusion_encoder.positional_embedding',
          'clip.fusion_positional_embedding', lambda v: v[:P])
     same('fusion_encoder.transformer.resblocks.1.attn.in_proj_bias',
@@ -438,8 +438,8 @@ def test_official_to_stoavlp(tools, tmp_path):
     assert set(report.unfilled) == OFFICIAL_UNFILLED
     assert 'blocks 0-5' in report.unused[
         'clip.fusion_transformer.resblocks.2.ln_1.weight']
-    assert any(n.startswith(OBJ + 'box_categories (5, 5, 64) -> '
-                            'trajectory_encoder.box_position (4, 4, 64)')
+    assert any(n.startswith(OBJ + 'box_categories (5, 5, 64) -> ' + TRAJ +
+                            'box_position (4, 4, 64)')
                for n in report.notes)
     assert any('cast to the model dtype' in n for n in report.notes)
     names = ('obj_ln', 'obj_proj', 'conv1.weight', 'class_embedding',
@@ -462,11 +462,16 @@ def to_official(state, gen):
     towers = {'trajectory_encoder': 'clip.object_fusion.',
               'action_encoder': 'clip.object_act_fusion.'}
     off = {}
-    for key, value in state.items():
+    for full_key, value in state.items():
+        if full_key.startswith('video_encoder.backbone.'):  # the CLIP tower
+            off['clip.visual.' + full_key[len('video_encoder.backbone.'):]] \
+                = value
+            continue
+        # the necks by their own names (trajectory_encoder.*, ...)
+        key = full_key[len('video_encoder.'):] \
+            if full_key.startswith('video_encoder.') else full_key
         part, _, rest = key.partition('.')
-        if part == 'video_encoder':
-            off['clip.visual.' + rest] = value
-        elif part == 'text_encoder':
+        if part == 'text_encoder':
             off['clip.' + rest] = value
         elif part in towers and (rest.startswith(('transformer.', 'ln_post'))
                                  or rest == 'proj'):
@@ -497,7 +502,7 @@ def to_official(state, gen):
         elif key == 'vtc_loss.logit_scale':
             off['clip.logit_scale'] = value
         else:
-            assert key in OFFICIAL_UNFILLED, key
+            assert full_key in OFFICIAL_UNFILLED, full_key
     return off
 
 

@@ -203,8 +203,8 @@ def _train_test(cfg, test=True):
 def _test(cfg, checkpoint):
     from mmengine.runner import Runner
     cfg.load_from = checkpoint
-    for part in ('video_encoder', 'text_encoder'):
-        cfg.model[part]['pretrained'] = None
+    for part in (cfg.model.video_encoder.backbone, cfg.model.text_encoder):
+        part['pretrained'] = None
     if cfg.model.get('vtc_loss'):
         cfg.model.vtc_loss['pretrained'] = None
     return Runner.from_cfg(cfg).test()

@@ -85,7 +85,7 @@ def folder_features(model, args) -> dict:
             texts = [line.strip() for line in f if line.strip()]
         out.update(texts=np.array(texts),
                    text_ids=np.array([str(i) for i in range(len(texts))]),
-                   text_embed=search.tokenize(texts)['text_embed'].float()
+                   text_embed=search.tokenize(texts).text_embed.float()
                    .numpy())
     return out
 
