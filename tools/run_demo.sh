@@ -76,8 +76,10 @@ mkdir -p $OUT/test_videos
 tail -n +2 data/demo/MSRVTT_JSFUSION_test.csv | cut -d, -f3 | while read -r v; do
     ln -sf "$ROOT/data/demo/videos/$v.mp4" "$OUT/test_videos/$v.mp4"
 done
-first=$(tail -n +2 data/demo/MSRVTT_JSFUSION_test.csv | head -2 | cut -d, -f3)
-query=$(tail -n +2 data/demo/MSRVTT_JSFUSION_test.csv | head -1 | cut -d, -f4)
+# sed, not head: head closing the pipe early kills tail (SIGPIPE), and
+# pipefail then stops the script without a word
+first=$(tail -n +2 data/demo/MSRVTT_JSFUSION_test.csv | sed -n 1,2p | cut -d, -f3)
+query=$(tail -n +2 data/demo/MSRVTT_JSFUSION_test.csv | sed -n 1p | cut -d, -f4)
 $PY demo/caption_video.py $DEMO/stoavlp_tiny-u8-res112_1xb16-3e_demo-caption.py \
     $OUT/published/caption.pth $(for v in $first; do echo data/demo/videos/$v.mp4; done) \
     --objects-dir data/demo/objects --out $OUT/vis/caption_video.png
