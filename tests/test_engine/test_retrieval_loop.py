@@ -1,37 +1,9 @@
-"""RetrievalLoop's merging of per-rank features (sampler padding)."""
+"""What RetrievalLoop reports per query (``query_results``); the merging of
+per-rank features is tested with RetrievalFeatures
+(tests/test_structures/test_retrieval_features.py)."""
 import torch
 
 from stoavlp.structures import RetrievalFeatures
-
-
-def batch(sample_idx, texts_per_video):
-    """Features whose values encode where they came from: video = its
-    sample index, text = 10 * sample index + its position in the batch."""
-    owner = [i for i, n in enumerate(texts_per_video) for _ in range(n)]
-    return RetrievalFeatures(
-        sample_idx=torch.tensor(sample_idx),
-        video_embed=torch.tensor(sample_idx, dtype=torch.float)[:, None],
-        text_embed=torch.tensor([[sample_idx[o] * 10 + j] for j, o in
-                                 enumerate(owner)], dtype=torch.float),
-        attention_mask=torch.ones(len(owner), 2, dtype=torch.bool),
-        eot_index=torch.ones(len(owner), dtype=torch.long),
-        text_to_video=torch.tensor(owner))
-
-
-def test_merge_orders_videos_and_drops_sampler_padding():
-    # 5 videos on 2 ranks: DistributedSampler pads rank 1 with video 0
-    rank0 = [batch([0, 2], [2, 1]), batch([4], [1])]
-    rank1 = [batch([1, 3], [1, 2]), batch([0], [2])]  # 0: padding
-    # the loop gathers the ranks' lists and merges them flat
-    merged = RetrievalFeatures.merge(rank0 + rank1, size=5)
-    assert merged.video_embed.flatten().tolist() == [0, 1, 2, 3, 4]
-    assert merged.sample_idx.tolist() == [0, 1, 2, 3, 4]
-    assert merged.text_to_video.tolist() == [0, 0, 1, 2, 3, 3, 4]
-    # the texts of video 0 come once, from its first occurrence
-    assert merged.text_embed.flatten().tolist() == [0, 1, 10, 22, 31, 32,
-                                                    40]
-    assert merged.video_tokens is None  # no VTM features were cached
-    assert 'video_tokens' not in merged.to_dict()
 
 
 class _Dataset:

@@ -31,6 +31,7 @@ def test_merge_orders_videos_and_drops_sampler_padding():
                                                     40]
     assert merged.eot_index.tolist() == [1] * 7
     assert merged.video_tokens is None and not merged.can_fuse
+    assert 'video_tokens' not in merged.to_dict()  # no VTM features cached
 
 
 def test_with_texts_and_dict_round_trip():

@@ -33,7 +33,7 @@ class VideoQAInferencer(BaseVideoInferencer):
         if not hasattr(self.model, 'qa_head'):
             raise TypeError(f'{type(self.model).__name__} is not a QA model '
                             '(STOAVLPQuestionAnswerer)')
-        if hasattr(self.model.qa_head, 'num_classes') and \
+        if self.model.qa_head.needs_answer_names and \
                 not (self.model.dataset_meta or {}).get('answers'):
             raise ValueError(
                 'the QA model names no answers: load it from a checkpoint '

@@ -53,8 +53,7 @@ class STOAVLPQuestionAnswerer(VideoTextModel):
         probs = self.qa_head.logits(features).float().softmax(-1)
         top = probs.topk(min(num_scores, probs.shape[-1]), dim=-1)
         answers = (self.dataset_meta or {}).get('answers')
-        named = answers is not None or not hasattr(self.qa_head,
-                                                   'num_classes')
+        named = answers is not None or not self.qa_head.needs_answer_names
         for i, sample in enumerate(data_samples):
             index = top.indices[i].tolist()
             sample.set_field(index[0], 'pred_label', field_type='metainfo')

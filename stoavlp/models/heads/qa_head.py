@@ -25,6 +25,10 @@ class BaseQAHead(BaseModule):
         init_cfg (dict, optional): mmengine init config.
     """
 
+    #: Whether the class names come from the dataset (``answers`` of
+    #: :meth:`label_names`) rather than from the head itself.
+    needs_answer_names = False
+
     def __init__(self, width: int, init_cfg: Optional[dict] = None) -> None:
         super().__init__(init_cfg=init_cfg)
         self.answer_slot = nn.Parameter(torch.randn(width) * 0.02)
@@ -68,6 +72,8 @@ class QAClassifierHead(BaseQAHead):
         loss_weight (float): Defaults to 1.
         init_cfg (dict, optional): mmengine init config.
     """
+
+    needs_answer_names = True
 
     def __init__(self, width: int, num_classes: int, dropout: float = 0.1,
                  loss_weight: float = 1.0,
