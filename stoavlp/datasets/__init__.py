@@ -9,6 +9,7 @@ from .msrvtt import (MSRVTTCaptionDataset, MSRVTTMCDataset, MSRVTTQADataset,
 from .msvd import MSVDCaptionDataset, MSVDQADataset
 from .text import CLIPTokenizer, SpacyPOSTagger
 from .transforms import *  # noqa: F401,F403
+from .video_text import VideoTextDataset
 from .webvid import WebVidDataset
 
 __all__ = [
@@ -17,5 +18,6 @@ __all__ = [
     'DiDeMoRetrievalDataset', 'GuardedPipeline', 'LSMDCRetrievalDataset',
     'MSRVTTCaptionDataset', 'MSRVTTMCDataset', 'MSRVTTQADataset',
     'MSRVTTRetrievalDataset', 'MSVDCaptionDataset', 'MSVDQADataset',
-    'SpacyPOSTagger', 'WebVidDataset', 'read_detections', 'write_detections'
+    'SpacyPOSTagger', 'VideoTextDataset',
+    'WebVidDataset', 'read_detections', 'write_detections'
 ]

@@ -1,23 +1,28 @@
-"""WebVid-2M (pre-training video-caption pairs)."""
-from typing import List
-
+"""WebVid-2M/10M (pre-training video-caption pairs): a VideoTextDataset
+preset."""
 from stoavlp.registry import DATASETS
-from .base import BaseVideoTextDataset, read_csv
+from .video_text import VideoTextDataset
 
 
 @DATASETS.register_module()
-class WebVidDataset(BaseVideoTextDataset):
+class WebVidDataset(VideoTextDataset):
     """WebVid-2M/10M from its csv (``videoid, name, page_dir, ...``).
 
-    Videos are ``<video folder>/<page_dir>/<videoid>.mp4`` (the layout of the
-    WebVid download script) and detection files mirror them under the
-    objects folder. One item per row; ``text`` = the ``name`` column.
+    :class:`VideoTextDataset` with WebVid's columns: videos are
+    ``<video folder>/<page_dir>/<videoid>.mp4`` (the layout of the WebVid
+    download script), detection files mirror them under the objects folder,
+    ``video_id`` is ``videoid`` and ``text`` the ``name`` column. Training
+    gives one item per row.
+
+    Args:
+        ann_file (str): ``results_2M_train.csv``, ``results_10M_train.csv``
+            or a csv with the same columns.
+        **kwargs: See :class:`VideoTextDataset` (``columns`` and
+            ``video_template`` default to WebVid's).
     """
 
-    def load_data_list(self) -> List[dict]:
-        items = []
-        for _, row in read_csv(self.ann_file, ['videoid', 'name',
-                                               'page_dir']):
-            name = f'{row["page_dir"]}/{row["videoid"]}'.lstrip('/')
-            items.append(self.make_item(row['videoid'], row['name'], name))
-        return items
+    def __init__(self, ann_file: str, **kwargs) -> None:
+        kwargs.setdefault('columns', dict(video=None, video_id='videoid',
+                                          caption='name'))
+        kwargs.setdefault('video_template', '{page_dir}/{videoid}')
+        super().__init__(ann_file=ann_file, **kwargs)

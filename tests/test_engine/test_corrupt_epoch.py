@@ -74,7 +74,9 @@ def test_epoch_over_broken_data_completes_logs_and_counts(broken_demo,
     loader.dataset.ann_file = 'all.csv'
     loader.dataset.data_root = root
     # a missing detection file is a bad sample too (skipped, counted)
-    loader.dataset.pipeline[3].on_missing = 'skip'
+    step, = [t for t in loader.dataset.pipeline
+             if t.type == 'LoadObjectDetections']
+    step.on_missing = 'skip'
     runner = Runner.from_cfg(cfg)
     runner.train()
 

@@ -36,7 +36,7 @@ def options(demo_root, work_dir, batch, indices):
         'train_dataloader.sampler.shuffle=False',
         # fixed frames and no dropout: the only randomness left is what the
         # model draws for the global batch (masks, splits, negatives)
-        'train_dataloader.dataset.pipeline.1.test_mode=True',
+        'train_dataloader.dataset.pipeline.2.test_mode=True',
         'model.vtm_head.dropout=0.0', 'model.lm_head.dropout=0.0',
         'train_cfg.max_epochs=1', 'param_scheduler=None',
         'default_hooks.logger.interval=1',

@@ -1,4 +1,6 @@
-# WebVid-2M pre-training pairs (2.5M clips).
+# WebVid-2M pre-training pairs (2.5M clips): the WebVid preset of
+# VideoTextDataset (columns videoid/name/page_dir, videos
+# <page_dir>/<videoid>.mp4), rows kept compactly (docs/data_preparation.md).
 _base_ = ['./video_text_loaders.py']
 
 dataset_type = 'WebVidDataset'

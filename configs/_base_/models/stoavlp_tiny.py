@@ -37,6 +37,7 @@ model = dict(
 def demo_pipeline(test_mode, clip_len=demo_frames):
     return [
         dict(type='DecordInit'),
+        dict(type='ClipRange'),
         dict(type='UniformSample', clip_len=clip_len, test_mode=test_mode),
         dict(type='DecordDecode'),
         dict(type='LoadObjectDetections', max_objects=demo_objects),

@@ -1,3 +1,4 @@
+from .clip_range import ClipRange
 from .detect import DetectObjects
 from .formatting import PackVideoTextInputs
 from .objects import (LoadObjectDetections, ProjectObjectBoxes,
@@ -5,6 +6,7 @@ from .objects import (LoadObjectDetections, ProjectObjectBoxes,
 from .text import MatchObjectNouns, TokenizeText
 
 __all__ = [
-    'DetectObjects', 'LoadObjectDetections', 'PackVideoTextInputs', 'ProjectObjectBoxes',
+    'ClipRange', 'DetectObjects', 'LoadObjectDetections',
+    'PackVideoTextInputs', 'ProjectObjectBoxes',
     'TokenizeText', 'MatchObjectNouns', 'select_frame_objects'
 ]

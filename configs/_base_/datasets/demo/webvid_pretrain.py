@@ -1,4 +1,5 @@
-# webvid_pretrain on the embedded demo data (tools/data/make_demo_dataset.py).
+# webvid_pretrain on the embedded demo data (tools/data/make_demo_dataset.py):
+# the WebVid preset of VideoTextDataset on the demo's WebVid csv.
 _base_ = ['../webvid_pretrain.py']
 
 data_root = 'data/demo'

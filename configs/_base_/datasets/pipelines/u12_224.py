@@ -19,6 +19,9 @@ text_transform = dict(
 def video_text_pipeline(test_mode):
     return [
         dict(type='DecordInit'),
+        # clips cut from long videos (clip_start/clip_end): sample only
+        # their frames; a no-op for whole videos
+        dict(type='ClipRange'),
         dict(type='UniformSample', clip_len=num_frames, test_mode=test_mode),
         dict(type='DecordDecode'),
         dict(type='LoadObjectDetections', max_objects=max_objects),
