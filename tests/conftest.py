@@ -64,3 +64,22 @@ def caplog_mm():
     logger.addHandler(handler)
     yield lambda: [r.getMessage() for r in records]
     logger.removeHandler(handler)
+
+
+@pytest.fixture(scope='session')
+def demo_shards(demo_root, tmp_path_factory):
+    """The demo's WebVid-style training pairs as tar shards (5 videos a
+    shard, so that a handful of shards exist)."""
+    import importlib.util
+    root = osp.dirname(osp.dirname(osp.abspath(__file__)))
+    spec = importlib.util.spec_from_file_location(
+        'make_shards_tool', osp.join(root, 'tools', 'data', 'make_shards.py'))
+    tool = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tool)
+    out = str(tmp_path_factory.mktemp('demo_shards'))
+    tool.main([
+        osp.join(root, 'configs', '_base_', 'datasets', 'demo',
+                 'webvid_pretrain.py'), out, '--samples-per-shard', '5',
+        '--cfg-options', f'train_dataloader.dataset.data_root={demo_root}'
+    ])
+    return out

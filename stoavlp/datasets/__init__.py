@@ -10,6 +10,7 @@ from .msvd import MSVDCaptionDataset, MSVDQADataset
 from .text import CLIPTokenizer, SpacyPOSTagger
 from .transforms import *  # noqa: F401,F403
 from .video_text import VideoTextDataset
+from .video_text_shards import VideoTextShardDataset
 from .webvid import WebVidDataset
 
 __all__ = [
@@ -18,6 +19,6 @@ __all__ = [
     'DiDeMoRetrievalDataset', 'GuardedPipeline', 'LSMDCRetrievalDataset',
     'MSRVTTCaptionDataset', 'MSRVTTMCDataset', 'MSRVTTQADataset',
     'MSRVTTRetrievalDataset', 'MSVDCaptionDataset', 'MSVDQADataset',
-    'SpacyPOSTagger', 'VideoTextDataset',
+    'SpacyPOSTagger', 'VideoTextDataset', 'VideoTextShardDataset',
     'WebVidDataset', 'read_detections', 'write_detections'
 ]

@@ -105,7 +105,7 @@ def test_retrieval_train_pairs_and_test_groups(demo_root, demo_meta):
     assert item['gt_captions'] == clip['captions'] == item['text']
 
 
-def test_every_config_builds_its_datasets(demo_root):
+def test_every_config_builds_its_datasets(demo_root, demo_shards):
     """Every config under configs/ builds its datasets (on the demo data)."""
     roots = {'data/msrvtt': demo_root, 'data/demo': demo_root,
              'data/msvd': osp.join(demo_root, 'msvd'),
@@ -127,7 +127,9 @@ def test_every_config_builds_its_datasets(demo_root):
                     continue
                 parts = ds.datasets if ds.type == 'ConcatDataset' else [ds]
                 for part in parts:
-                    if part.data_root in roots and 'demo' not in folder:
+                    if part.type == 'VideoTextShardDataset':
+                        part.data_root = demo_shards
+                    elif part.data_root in roots and 'demo' not in folder:
                         _point_real_config_at_demo(part, roots)
                     else:
                         part.data_root = part.data_root.replace(

@@ -1,6 +1,7 @@
 """A run killed with SIGKILL in the middle of an epoch resumes with
 ``--resume`` (auto) and, in deterministic mode, repeats the uninterrupted
-run's losses; checkpoints are never left half-written."""
+run's losses, reading files or tar shards; checkpoints are never left
+half-written."""
 import json
 import os
 import os.path as osp
@@ -18,13 +19,21 @@ CONFIG = osp.join(ROOT, 'configs', 'stoavlp', 'demo',
                   'stoavlp_tiny-u8-res112_1xb16-6e_demo-pretrain.py')
 
 
-def train_cmd(demo_root, work_dir, *extra):
+SHARDS_CONFIG = CONFIG.replace('-pretrain.py', '-pretrain-shards.py')
+
+
+def train_cmd(data, work_dir, *extra):
+    """Files: 48 training items, 8 a batch; shards: the demo's 96, 16 a
+    batch. Either way 6 iterations an epoch."""
+    config, root = data
+    items = (['train_dataloader.dataset.indices=48',
+              'train_dataloader.batch_size=8'] if config == CONFIG else
+             ['train_dataloader.batch_size=16'])
     return [
-        sys.executable, osp.join(ROOT, 'tools', 'train.py'), CONFIG,
+        sys.executable, osp.join(ROOT, 'tools', 'train.py'), config,
         '--work-dir', work_dir, '--seed', '0', '--deterministic', *extra,
         '--cfg-options', *DEMO_PRETRAIN_OFFLINE,
-        f'train_dataloader.dataset.data_root={demo_root}',
-        'train_dataloader.dataset.indices=48', 'train_dataloader.batch_size=8',
+        f'train_dataloader.dataset.data_root={root}', *items,
         # workers re-seeded identically every epoch (non-persistent)
         'train_dataloader.num_workers=1',
         'train_dataloader.persistent_workers=False', 'train_cfg.max_epochs=2',
@@ -53,17 +62,20 @@ def losses_by_step(work_dir):
 
 
 @pytest.mark.slow
-def test_sigkill_mid_epoch_then_resume_repeats_the_losses(demo_root,
-                                                           tmp_path):
+@pytest.mark.parametrize('source', ['files', 'shards'])
+def test_sigkill_mid_epoch_then_resume_repeats_the_losses(
+        source, demo_root, demo_shards, tmp_path):
+    data = (CONFIG, demo_root) if source == 'files' else (SHARDS_CONFIG,
+                                                          demo_shards)
     env = dict(os.environ, OMP_NUM_THREADS='1')
     full_dir, killed_dir = str(tmp_path / 'full'), str(tmp_path / 'killed')
-    subprocess.run(train_cmd(demo_root, full_dir), cwd=ROOT, env=env,
+    subprocess.run(train_cmd(data, full_dir), cwd=ROOT, env=env,
                    check=True, capture_output=True, timeout=900)
     full = losses_by_step(full_dir)
     assert sorted(full) == list(range(1, 13))  # 2 epochs x 6 iterations
 
     # kill -9 in epoch 2, after the iteration-8 checkpoint
-    proc = subprocess.Popen(train_cmd(demo_root, killed_dir), cwd=ROOT,
+    proc = subprocess.Popen(train_cmd(data, killed_dir), cwd=ROOT,
                             env=env, stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL)
     deadline = time.time() + 600
@@ -79,7 +91,7 @@ def test_sigkill_mid_epoch_then_resume_repeats_the_losses(demo_root,
     assert 'iter_8.pth' in saved
     assert not [f for f in os.listdir(killed_dir) if '.tmp' in f]
 
-    subprocess.run(train_cmd(demo_root, killed_dir, '--resume'), cwd=ROOT,
+    subprocess.run(train_cmd(data, killed_dir, '--resume'), cwd=ROOT,
                    env=env, check=True, capture_output=True, timeout=900)
     resumed = losses_by_step(killed_dir)
     assert sorted(resumed) == list(range(1, 13))

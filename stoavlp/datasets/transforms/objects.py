@@ -153,6 +153,8 @@ class LoadObjectDetections(BaseTransform):
     Required Keys:
 
         - objects_path (str)
+        - detections (Detections | None, optional): instead of reading
+          ``objects_path`` (None: that file is missing)
         - frame_inds (np.ndarray): ``(T,)`` sampled frames.
         - total_frames (int)
         - original_shape (tuple): ``(h, w)`` of the decoded frames.
@@ -238,8 +240,14 @@ class LoadObjectDetections(BaseTransform):
         return dets
 
     def _detections(self, results: Dict) -> Optional[Detections]:
-        """The clip's detections (None: no objects)."""
-        return self._read(results['objects_path'])
+        """The clip's detections (None: no objects). Datasets that hold
+        them in memory (tar shards) pass them as ``detections``; ``None``
+        there is a missing file."""
+        if 'detections' not in results:
+            return self._read(results['objects_path'])
+        if results['detections'] is not None:
+            return results['detections']
+        return self._read(results['objects_path'])  # missing: the policy
 
     def transform(self, results: Dict) -> Dict:
         frame_inds = np.asarray(results['frame_inds']).reshape(-1)

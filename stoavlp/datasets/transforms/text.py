@@ -75,6 +75,12 @@ class TokenizeText(BaseTransform):
 
     - text (str | list[str]): One caption, or n captions.
 
+    Optional Keys:
+
+    - text_tags (list): Precomputed word spans ``[start, end, tag]`` of the
+      caption (a list of such lists for n captions), e.g. stored in tar
+      shards by ``tools/data/make_shards.py``; the tagger is then not run.
+
     Added Keys:
 
     - token_ids (np.ndarray): int64, (L,) for a str, (n, L) for a list;
@@ -117,11 +123,14 @@ class TokenizeText(BaseTransform):
         self.piece_rule = piece_rule
         self.keys = {**_DEFAULT_KEYS, **(keys or {})}
 
-    def encode(self, texts):
+    def encode(self, texts, tags=None):
         """Tokenize and tag n texts.
 
         Args:
             texts (list[str]): n texts.
+            tags (list, optional): Precomputed ``[(start, end, tag)]`` word
+                spans of each text (what the tagger returns); the tagger is
+                then not run.
 
         Returns:
             dict[str, np.ndarray]: ``token_ids``, ``attention_mask``,
@@ -132,11 +141,15 @@ class TokenizeText(BaseTransform):
         length = packed['input_ids'].shape[1]
         noun = np.zeros((len(texts), length), dtype=bool)
         verb = np.zeros((len(texts), length), dtype=bool)
-        if self.pos_tagger is not None:
+        if tags is None and self.pos_tagger is not None:
             if len(texts) == 1:
                 tags = [self.pos_tagger(texts[0])]
             else:
                 tags = self.pos_tagger.tag_many(texts)
+        if tags is not None:
+            if len(tags) != len(texts):
+                raise ValueError(f'{len(tags)} tag lists for {len(texts)} '
+                                 'texts')
             for i, ((_, offs), spans) in enumerate(zip(pieces, tags)):
                 nouns = [(s, e) for s, e, t in spans if t == 'NOUN']
                 verbs = [(s, e) for s, e, t in spans if t == 'VERB']
@@ -166,7 +179,10 @@ class TokenizeText(BaseTransform):
             raise TypeError(
                 f'{self.keys["text"]!r} must be str or list[str], got '
                 f'{type(text).__name__}: {text!r:.80}')
-        out = self.encode([text] if single else list(text))
+        tags = results.get('text_tags')
+        if tags is not None and single:
+            tags = [tags]
+        out = self.encode([text] if single else list(text), tags)
         for name, value in out.items():
             results[self.keys[name]] = value[0] if single else value
         return results

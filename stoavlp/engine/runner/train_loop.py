@@ -17,9 +17,17 @@ class ResumableEpochBasedTrainLoop(EpochBasedTrainLoop):
     state back to the saved one. With ``randomness=dict(deterministic=True)``
     and non-persistent workers, the resumed run repeats the uninterrupted
     one's losses.
+
+    A streaming dataset (``VideoTextShardDataset``) has no sampler to
+    re-seed: the loop gives it the epoch, batch size and seed before each
+    epoch (with MMEngine's own loops, ``ShardEpochHook`` does).
     """
 
     def run_epoch(self) -> None:
+        set_epoch = getattr(self.dataloader.dataset, 'set_epoch', None)
+        if set_epoch is not None:
+            set_epoch(self._epoch, self.dataloader.batch_size,
+                      self.runner.seed)
         self.runner.call_hook('before_train_epoch')
         self.runner.model.train()
         done = self._iter - self._epoch * len(self.dataloader)
