@@ -15,4 +15,6 @@ export STOAVLP_REQUIRE_MMCV_FULL=1  # those tests may not skip here
 .venv/bin/python -m pip install -q -c requirements/constraints.txt \
     -r requirements/webui.txt
 export STOAVLP_REQUIRE_WEBUI=1
+# torchcodec and FFmpeg's libraries (tools/setup.sh): its tests may not skip
+export STOAVLP_REQUIRE_TORCHCODEC=1
 exec .venv/bin/python -m pytest tests -q "$@"

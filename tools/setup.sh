@@ -24,6 +24,19 @@ if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ] \
 fi
 
 start=$(date +%s)
+# torchcodec (a decoding backend) loads the FFmpeg shared libraries at run
+# time; PyAV and decord bring their own copies, torchcodec does not
+FFMPEG_LIBS="libavcodec59 libavformat59 libavutil57 libswscale6 libswresample4 libavdevice59 libavfilter8"
+if ! ldconfig -p | grep -q 'libavcodec\.so\.'; then
+    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+        echo "[setup] installing the FFmpeg shared libraries for torchcodec"
+        apt-get install -y -q --no-install-recommends $FFMPEG_LIBS >/dev/null \
+            || { apt-get update -q >/dev/null && apt-get install -y -q \
+                 --no-install-recommends $FFMPEG_LIBS >/dev/null; }
+    else
+        echo "[setup] torchcodec needs FFmpeg's shared libraries: sudo apt-get install $FFMPEG_LIBS (or your distribution's ffmpeg libraries)"
+    fi
+fi
 echo "[setup] installing pinned requirements (about 2 min on a fresh machine)"
 "$VENV/bin/python" -m pip install -q --upgrade pip
 # ranges from the requirement files, exact versions from the constraints

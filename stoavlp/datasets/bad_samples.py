@@ -20,7 +20,7 @@ from mmengine.dataset import Compose
 READER_TRANSFORMS = frozenset({
     'DecordInit', 'DecordDecode', 'PyAVInit', 'PyAVDecode',
     'PyAVDecodeMotionVector', 'OpenCVInit', 'OpenCVDecode', 'PIMSInit',
-    'PIMSDecode', 'RawFrameDecode',
+    'PIMSDecode', 'RawFrameDecode', 'TorchCodecInit', 'TorchCodecDecode',
     # a clip's frame count is checked like a video's (min_frames)
     'ClipRange'
 })

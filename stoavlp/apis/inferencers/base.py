@@ -19,8 +19,10 @@ from stoavlp.datasets.base import VIDEO_EXTS
 from ..model import init_model
 
 # decoders a frames-array input replaces (mmaction2's *Init/*Decode pairs)
-_INIT = ('DecordInit', 'PyAVInit', 'OpenCVInit', 'PIMSInit')
-_DECODE = ('DecordDecode', 'PyAVDecode', 'OpenCVDecode', 'PIMSDecode')
+_INIT = ('DecordInit', 'PyAVInit', 'OpenCVInit', 'PIMSInit',
+         'TorchCodecInit')
+_DECODE = ('DecordDecode', 'PyAVDecode', 'OpenCVDecode', 'PIMSDecode',
+           'TorchCodecDecode')
 _NO_OBJECTS_WARNED = False
 
 InputType = Union[str, np.ndarray, dict]
