@@ -104,8 +104,8 @@ def test_a_real_clip_decodes_like_decord():
     ('bframes.mp4', 'libx264', {'bf': '3', 'g': '60'}, (94, 150)),
     ('mpeg4.avi', 'mpeg4', {'qscale': '3'}, (120, 176)),
 ])
-def test_clips_unlike_the_demo_decode_like_decord(tmp_path, name, codec,
-                                                   options, size):
+def test_clips_unlike_the_demo_decode_like_decord(
+        tmp_path, name, codec, options, size):
     path = str(tmp_path / name)
     write_video(path, moving_frames(75, *size), 25, codec, options)
     assert_same_frames(path, num=20)
