@@ -23,17 +23,26 @@ number of boxes of the video.
 
        {"frame_inds": [0, 5, ...],              # video frame of each entry
         "image_size": [w, h],                   # frames the detector saw
+        "video_frames": 320,                    # frames of that video
         "frames": [{"objects": [...]}, ...]}
 
 3. Compact binary (``.npz``, no pickle): ``frame_inds (D,) int``,
    ``offsets (D+1,) int`` (boxes of frame ``d`` are rows
    ``offsets[d]:offsets[d+1]``), ``boxes (P, 4) float32``,
    ``scores (P,) float32``, ``labels (P,) int32`` indexing ``classes (C,) str``
-   and optionally ``image_size (2,) int``. Several times smaller and faster
+   and optionally ``image_size (2,) int`` and ``video_frames () int``.
+   Several times smaller and faster
    to read than JSON (``tools/analysis_tools/benchmark_pipeline.py``).
 
 Boxes are ``[x1, y1, x2, y2]`` in pixels of the frames the detector saw
 (``image_size`` when given, else the decoded video frames).
+
+``video_frames`` is the frame count of the video the detector ran on. When
+the decoded video has another count (re-encoded with an fps cap, e.g. by
+``tools/data/compress_videos.py`` after extraction), ``frame_inds`` count
+frames of that other video: :class:`LoadObjectDetections` then maps them by
+relative position in time (:func:`rescale_frame_inds`). Without it the
+frame indices are taken to be the decoded video's.
 """
 import json
 import os
@@ -69,6 +78,9 @@ class Detections:
             detection frame; None for the official list format.
         image_size (tuple[int, int] | None): ``(w, h)`` of the frames the
             detector saw; None means the decoded video frames.
+        video_frames (int | None): Frame count of the video the detector
+            ran on (``frame_inds`` index its frames); None: the decoded
+            video's.
     """
     boxes: np.ndarray
     scores: np.ndarray
@@ -78,13 +90,15 @@ class Detections:
     num_frames: int
     frame_inds: Optional[np.ndarray] = None
     image_size: Optional[Tuple[int, int]] = None
+    video_frames: Optional[int] = None
 
     @classmethod
     def from_frames(cls,
                     frames: Sequence[Sequence[dict]],
                     frame_inds: Optional[Sequence[int]] = None,
                     image_size: Optional[Tuple[int, int]] = None,
-                    path: str = '<memory>') -> 'Detections':
+                    path: str = '<memory>',
+                    video_frames: Optional[int] = None) -> 'Detections':
         """Build from per-frame lists of ``{"class", "rect", "conf"}``."""
         classes, class_ids = [], {}
         boxes, scores, labels, frame_of = [], [], [], []
@@ -128,7 +142,8 @@ class Detections:
             num_frames=len(frames),
             frame_inds=frame_inds,
             image_size=None if image_size is None else
-            (int(image_size[0]), int(image_size[1])))
+            (int(image_size[0]), int(image_size[1])),
+            video_frames=_video_frames(video_frames, path))
 
     def to_frames(self) -> List[List[dict]]:
         """Per-frame lists of ``{"class", "rect", "conf"}`` dicts."""
@@ -143,10 +158,41 @@ class Detections:
         return frames
 
     def video_frame_inds(self, total_frames: int) -> np.ndarray:
-        """``(D,)`` video frame index of every detection frame."""
-        if self.frame_inds is not None:
+        """``(D,)`` frame index of every detection frame in a decoded video
+        of ``total_frames`` frames (rescaled when the detector's video had
+        another frame count, see :func:`rescale_frame_inds`)."""
+        if self.frame_inds is None:
+            return uniform_frame_inds(self.num_frames, total_frames)
+        if self.video_frames is None or self.video_frames == total_frames:
             return self.frame_inds
-        return uniform_frame_inds(self.num_frames, total_frames)
+        return rescale_frame_inds(self.frame_inds, self.video_frames,
+                                  total_frames)
+
+
+def rescale_frame_inds(frame_inds: np.ndarray, src_frames: int,
+                       dst_frames: int) -> np.ndarray:
+    """Frames of a ``src_frames`` video mapped to a re-encoded copy of the
+    same duration with ``dst_frames`` frames (another fps).
+
+    Frame ``i`` covers the time span ``[i, i + 1) / src_frames`` of the
+    video; it maps to the copy's frame whose span holds its centre. Exact
+    for an fps cap, where the copy keeps the first frame at or after each
+    output tick.
+    """
+    centre = (np.asarray(frame_inds, np.float64) + 0.5) / max(src_frames, 1)
+    return np.clip(np.floor(centre * dst_frames), 0,
+                   max(dst_frames - 1, 0)).astype(np.int64)
+
+
+def _video_frames(value, path: str) -> Optional[int]:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) \
+            or value < 1:
+        raise DetectionFileError(
+            path, f'"video_frames" must be a frame count >= 1, got '
+            f'{value!r}')
+    return int(value)
 
 
 def uniform_frame_inds(num_det_frames: int, total_frames: int) -> np.ndarray:
@@ -191,7 +237,8 @@ def read_detections(path: str) -> Detections:
             frames,
             frame_inds=frame_inds,
             image_size=content.get('image_size'),
-            path=path)
+            path=path,
+            video_frames=content.get('video_frames'))
     raise DetectionFileError(
         path, 'expected a list of {"objects": [...]} or a dict with '
         '"frames"')
@@ -252,6 +299,8 @@ def _read_npz(path: str) -> Detections:
                 if 'frame_inds' in data else None
             image_size = tuple(int(v) for v in data['image_size']) \
                 if 'image_size' in data else None
+            video_frames = int(data['video_frames']) \
+                if 'video_frames' in data else None
     except (KeyError, ValueError, OSError) as e:
         raise DetectionFileError(path, f'bad npz content ({e})') from e
     num_frames = len(offsets) - 1
@@ -268,7 +317,8 @@ def _read_npz(path: str) -> Detections:
     if image_size is not None and image_size[0] < 0:
         image_size = None
     return Detections(boxes, scores, labels, frames, classes, num_frames,
-                      frame_inds, image_size)
+                      frame_inds, image_size,
+                      _video_frames(video_frames, path))
 
 
 def write_detections(path: str, detections: Detections) -> None:
@@ -293,6 +343,9 @@ def write_detections(path: str, detections: Detections) -> None:
             arrays['frame_inds'] = np.asarray(detections.frame_inds, np.int64)
         if detections.image_size is not None:
             arrays['image_size'] = np.asarray(detections.image_size, np.int64)
+        if detections.video_frames is not None:
+            arrays['video_frames'] = np.asarray(detections.video_frames,
+                                                np.int64)
         with open(tmp, 'wb') as f:
             # uncompressed: a few kB per video, read without decompressing
             np.savez(f, **arrays)
@@ -303,6 +356,8 @@ def write_detections(path: str, detections: Detections) -> None:
             content['frame_inds'] = [int(v) for v in detections.frame_inds]
         if detections.image_size is not None:
             content['image_size'] = list(detections.image_size)
+        if detections.video_frames is not None:
+            content['video_frames'] = int(detections.video_frames)
         with open(tmp, 'w', encoding='utf-8') as f:
             json.dump(content, f, separators=(',', ':'))
     os.replace(tmp, path)

@@ -55,7 +55,8 @@ except ImportError:  # run from a checkout without ``pip install -e .``
 from stoavlp.datasets.base import VIDEO_EXTS  # noqa: E402
 from stoavlp.datasets.detection_files import write_detections  # noqa: E402
 from stoavlp.datasets.detector import (MMCV_FULL_HINT,  # noqa: E402,F401
-                                       FrameDetector, detect_video)
+                                       FrameDetector, decode_frames,
+                                       detect_frames)
 
 logger = logging.getLogger('extract_objects')
 
@@ -187,9 +188,13 @@ def run_shard(args, names: Sequence[str], shard_name: str, report) -> dict:
         try:
             if not osp.isfile(path):
                 raise FileNotFoundError('video file not found')
-            write_detections(dst, detect_video(
-                detector, path, args.num_frames, args.topk, args.score_thr,
-                args.batch_size))
+            frames, inds, total = decode_frames(path, args.num_frames)
+            dets = detect_frames(detector, frames, inds, args.topk,
+                                 args.score_thr, args.batch_size)
+            # the frame count lets frame_inds survive an fps-capped
+            # re-encode (tools/data/compress_videos.py)
+            dets.video_frames = total
+            write_detections(dst, dets)
         except Exception as e:  # a bad video must not stop the others
             counts['failed'] += 1
             failed.append(f'{path}\t{type(e).__name__}: {e}')

@@ -79,7 +79,7 @@ def _make_clip(task: Tuple[dict, str, int]) -> dict:
     write_detections(
         osp.join(out, 'objects', f'{vid}.json'),
         Detections.from_frames(det_frames, frame_inds=list(range(T)),
-                               image_size=size))
+                               image_size=size, video_frames=T))
     gt = dict(video_id=vid, image_size=list(size), frame_inds=list(range(T)),
               objects=[dict(object=i, shape=o['shape'], color=o['color'],
                             action=o['action'], z=o['z'],

@@ -148,7 +148,9 @@ class LoadObjectDetections(BaseTransform):
     Each sampled frame takes the detection frame nearest in time (see
     :mod:`stoavlp.datasets.detection_files` for how detection frames map to
     video frames), filtered by :func:`select_frame_objects`. Boxes are
-    rescaled from the detector's ``image_size`` to the decoded frames.
+    rescaled from the detector's ``image_size`` to the decoded frames, and
+    frame indices from the detector's ``video_frames`` to ``total_frames``
+    (a copy re-encoded at another fps after extraction: mapped by time).
 
     Required Keys:
 
@@ -265,12 +267,14 @@ class LoadObjectDetections(BaseTransform):
                                   h / dets.image_size[1]] * 2, np.float32)
             else:
                 scale = np.ones(4, np.float32)
-            if dets.frame_inds is None and \
-                    dets.num_frames != results['total_frames']:
+            # the whole video's frame count: ClipRange narrows total_frames
+            # to a clip, while frame_inds and detections stay absolute
+            total = results.get('video_total_frames', results['total_frames'])
+            if dets.frame_inds is None and dets.num_frames != total:
                 _warn_uniform_once(results['objects_path'], dets.num_frames,
-                                   results['total_frames'])
+                                   total)
             det_frames = nearest_detection_frames(
-                frame_inds, dets.video_frame_inds(results['total_frames']))
+                frame_inds, dets.video_frame_inds(total))
             # rows of each detection frame: one sort instead of a scan of
             # every box per sampled frame
             order = np.argsort(dets.frames, kind='stable')

@@ -365,3 +365,22 @@ def test_flip_before_crop_fails_at_build():
             dict(type='CenterCrop', crop_size=8),
             dict(type='ProjectObjectBoxes')
         ])
+
+
+def test_a_clip_aligns_uniform_detections_over_the_whole_video():
+    """ClipRange narrows total_frames to the clip; entries of the official
+    list format (no frame indices) still spread over the whole video."""
+    from stoavlp.datasets.detection_files import (Detections,
+                                                  uniform_frame_inds)
+    frames = [[dict(rect=[0, 0, 10, 10], conf=0.9, **{'class': f'c{d}'})]
+              for d in range(4)]
+    dets = Detections.from_frames(frames)
+    centres = uniform_frame_inds(4, 40)  # entry d at its segment's centre
+    step = LoadObjectDetections(max_objects=2)
+    out = step(dict(detections=dets, objects_path='clip.json',
+                    frame_inds=np.array([12, 25]), total_frames=10,
+                    video_total_frames=40, original_shape=(10, 10)))
+    expected = [int(np.argmin(np.abs(centres - f))) for f in (12, 25)]
+    got = [out['obj_classes'][label] for label in out['obj_labels'][:, 0]]
+    assert got == [f'c{d}' for d in expected]
+    assert expected == [1, 2]
