@@ -217,3 +217,59 @@ def test_real_clip(detector, tmp_path):
     assert len(det.boxes) == 40  # score_thr 0: every frame keeps 10
     assert (det.boxes[:, [0, 2]] >= -1).all() and (det.boxes[:, [0, 2]] <=
                                                    w + 1).all()
+
+
+@needs_mmcv_full
+def test_dataset_config_writes_where_the_dataset_reads(detector, demo_root,
+                                                       tmp_path):
+    """--dataset-config: one file per distinct video, at each item's
+    objects_path, equal to what --videos writes; two shards cover every
+    video once."""
+    from mmengine.config import Config
+
+    from stoavlp.registry import DATASETS
+    tool = _load_tool()
+    config = osp.join(ROOT, 'configs', '_base_', 'datasets', 'demo',
+                      'webvid_pretrain.py')
+    objects = str(tmp_path / 'objects')
+    options = ['--cfg-options', f'train_dataloader.dataset.data_root='
+               f'{demo_root}', f'train_dataloader.dataset.data_prefix.objects='
+               f'{objects}', 'train_dataloader.dataset.indices=30']
+    common = [*detector, '--dataset-config', config, '--num-frames', '4']
+    first = tool.main(common + ['--shard', '0/2'] + options)
+    second = tool.main(common + ['--shard', '1/2'] + options)
+
+    cfg = Config.fromfile(config).train_dataloader.dataset
+    cfg.update(data_root=demo_root, indices=30, pipeline=[],
+               data_prefix=dict(video='videos', objects=objects))
+    dataset = DATASETS.build(cfg)
+    paths = {dataset.get_data_info(i)['objects_path']: dataset.get_data_info(
+        i)['filename'] for i in range(len(dataset))}
+    assert first['done'] + second['done'] == len(paths) > 1
+    assert first['done'] and second['done']
+    written = {osp.join(d, f) for d, _, files in os.walk(objects)
+               for f in files if f.endswith('.json')}
+    assert written == set(paths)
+    # the same file as the folder mode for the same video
+    video = sorted(paths.values())[0]
+    folder = str(tmp_path / 'folder')
+    os.makedirs(folder)
+    os.symlink(video, osp.join(folder, osp.basename(video)))
+    tool.main([*detector, '--videos', folder, '--out', str(tmp_path / 'ref'),
+               '--num-frames', '4', '--format', 'json'])
+    ref = read_detections(osp.join(
+        tmp_path, 'ref', osp.splitext(osp.basename(video))[0] + '.json'))
+    got = read_detections(next(p for p, v in paths.items() if v == video))
+    np.testing.assert_allclose(got.boxes, ref.boxes, atol=1e-4)
+    np.testing.assert_array_equal(got.labels, ref.labels)
+    assert got.video_frames == ref.video_frames == 16
+
+
+def test_a_slurm_array_task_is_a_shard(monkeypatch):
+    tool = _load_tool()
+    for key in ('WORLD_SIZE', 'RANK', 'SLURM_NTASKS', 'SLURM_PROCID'):
+        monkeypatch.delenv(key, raising=False)
+    monkeypatch.setenv('SLURM_ARRAY_TASK_ID', '7')
+    monkeypatch.setenv('SLURM_ARRAY_TASK_MIN', '1')
+    monkeypatch.setenv('SLURM_ARRAY_TASK_COUNT', '10')
+    assert tool.resolve_shard(None) == (6, 10)

@@ -15,7 +15,13 @@ Examples::
         --ann data/msrvtt/MSRVTT_data.json --video-root data/msrvtt/videos \\
         --out data/msrvtt/objects --workers 4 --format json
 
-    # one shard per rank on a cluster (RANK/WORLD_SIZE or SLURM_PROCID/
+    # every video of a dataset config (your corpus, WebVid, ...), each
+    # file written where the dataset (and make_shards.py) reads it
+    python tools/data/extract_objects.py DET_CONFIG DET_CHECKPOINT \
+        --dataset-config configs/_base_/datasets/video_text_corpus.py
+
+    # one shard per rank or slurm array task on a cluster (RANK/WORLD_SIZE,
+    # SLURM_ARRAY_TASK_ID/SLURM_ARRAY_TASK_COUNT or SLURM_PROCID/
     # SLURM_NTASKS are read from the environment), or explicitly:
     ... --shard 3/16
 
@@ -44,13 +50,15 @@ import os
 import os.path as osp
 import sys
 import time
-from typing import List, Optional, Sequence, Tuple
+from typing import Dict, List, Optional, Sequence, Tuple
 
 try:
     import stoavlp  # noqa: F401
 except ImportError:  # run from a checkout without ``pip install -e .``
     sys.path.insert(0, osp.abspath(osp.join(osp.dirname(__file__), '..',
                                             '..')))
+
+from mmengine.config import DictAction  # noqa: E402
 
 from stoavlp.datasets.base import VIDEO_EXTS  # noqa: E402
 from stoavlp.datasets.detection_files import write_detections  # noqa: E402
@@ -70,11 +78,20 @@ def parse_args(argv=None):
     src.add_argument('--videos', help='a folder searched for videos')
     src.add_argument('--ann', help='annotation file listing videos (.json '
                      'MSRVTT_data/list, .csv with video_id/videoid, .txt)')
+    src.add_argument('--dataset-config', help='a dataset or training config: '
+                     'every video of its dataset, each file written at the '
+                     "item's objects_path (what the dataset and "
+                     'make_shards.py read); --out then only holds the logs')
+    parser.add_argument('--dataset-key', default='train_dataloader',
+                        help='the dataloader of --dataset-config')
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
+                        help='overrides of --dataset-config')
     parser.add_argument('--video-root', default='',
                         help='folder that --ann names are relative to')
     parser.add_argument('--video-ext', default='.mp4',
                         help='added to --ann names without an extension')
-    parser.add_argument('--out', required=True, help='output folder')
+    parser.add_argument('--out', help='output folder (default with '
+                        '--dataset-config: its objects folder)')
     parser.add_argument('--format', choices=('npz', 'json'), default='npz')
     parser.add_argument('--num-frames', type=int, default=12)
     parser.add_argument('--topk', type=int, default=10,
@@ -86,8 +103,12 @@ def parse_args(argv=None):
     parser.add_argument('--workers', type=int, default=1,
                         help='processes on this machine (one detector each)')
     parser.add_argument('--shard', help='K/N: process shard K of N (default '
-                        'from RANK/WORLD_SIZE or SLURM_PROCID/SLURM_NTASKS)')
-    return parser.parse_args(argv)
+                        'from RANK/WORLD_SIZE, SLURM_ARRAY_TASK_ID/'
+                        'SLURM_ARRAY_TASK_COUNT or SLURM_PROCID/SLURM_NTASKS)')
+    args = parser.parse_args(argv)
+    if args.out is None and not args.dataset_config:
+        parser.error('--out is required with --videos or --ann')
+    return args
 
 
 # --- the video list -------------------------------------------------------
@@ -95,8 +116,46 @@ def _name_with_ext(name: str, ext: str) -> str:
     return name if osp.splitext(name)[1].lower() in VIDEO_EXTS else name + ext
 
 
+def dataset_targets(args) -> Dict[str, str]:
+    """``{video path: detection file path}`` of every item of the dataset
+    of ``--dataset-config`` (built without its pipeline)."""
+    from mmengine.config import Config
+
+    from stoavlp.registry import DATASETS
+    from stoavlp.utils import register_all_modules
+    register_all_modules()
+    cfg = Config.fromfile(args.dataset_config)
+    if args.cfg_options:
+        cfg.merge_from_dict(args.cfg_options)
+    dataset_cfg = cfg[args.dataset_key]['dataset'].copy()
+    dataset_cfg['pipeline'] = []
+    dataset = DATASETS.build(dataset_cfg)
+    dataset.full_init()
+    targets = {}
+    for i in range(len(dataset)):
+        item = dataset.get_data_info(i)
+        dst = item['objects_path']
+        if osp.splitext(dst)[1] not in ('.json', '.npz'):
+            raise ValueError(f'{args.dataset_config}: objects_path {dst} of '
+                             f'{item["filename"]} is neither .json nor .npz '
+                             '(set the dataset\'s objects_ext)')
+        known = targets.setdefault(item['filename'], dst)
+        if known != dst:
+            raise ValueError(f'{args.dataset_config}: {item["filename"]} has '
+                             f'two detection files ({known}, {dst})')
+    return targets
+
+
 def list_videos(args) -> List[str]:
-    """Video paths relative to the video root, sorted and unique."""
+    """Video paths relative to the video root (with --dataset-config: the
+    dataset's paths, and ``args.targets`` their detection files), sorted
+    and unique."""
+    if args.dataset_config:
+        args.targets = dataset_targets(args)
+        if args.out is None:
+            args.out = osp.commonpath(
+                [osp.dirname(p) for p in args.targets.values()])
+        return sorted(args.targets)
     if args.videos:
         if not osp.isdir(args.videos):
             raise FileNotFoundError(f'--videos {args.videos}: no such folder')
@@ -156,6 +215,10 @@ def resolve_shard(spec: Optional[str]) -> Tuple[int, int]:
             raise ValueError(f'--shard must be K/N, got {spec!r}') from None
     elif 'WORLD_SIZE' in os.environ:
         k, n = int(os.environ.get('RANK', 0)), int(os.environ['WORLD_SIZE'])
+    elif 'SLURM_ARRAY_TASK_COUNT' in os.environ:  # sbatch --array=0-(N-1)
+        k = int(os.environ['SLURM_ARRAY_TASK_ID']) - int(
+            os.environ.get('SLURM_ARRAY_TASK_MIN', 0))
+        n = int(os.environ['SLURM_ARRAY_TASK_COUNT'])
     elif 'SLURM_NTASKS' in os.environ:
         k, n = int(os.environ['SLURM_PROCID']), int(os.environ['SLURM_NTASKS'])
     else:
@@ -175,8 +238,10 @@ def run_shard(args, names: Sequence[str], shard_name: str, report) -> dict:
     detector = None
     failed = []
     counts = dict(done=0, skipped=0, failed=0)
+    targets = getattr(args, 'targets', None)
     for name in names:
-        dst = output_path(args.out, name, args.format)
+        dst = targets[name] if targets else output_path(
+            args.out, name, args.format)
         if osp.isfile(dst):
             counts['skipped'] += 1
             report('skipped', name, '')
@@ -184,7 +249,7 @@ def run_shard(args, names: Sequence[str], shard_name: str, report) -> dict:
         if detector is None:  # built lazily: a finished shard loads nothing
             detector = FrameDetector(args.config, args.checkpoint,
                                      args.device)
-        path = osp.join(root, name)
+        path = name if targets else osp.join(root, name)
         try:
             if not osp.isfile(path):
                 raise FileNotFoundError('video file not found')
