@@ -6,8 +6,9 @@ presentation order, found from a scan of the file's packets) and, on
 clusters, NVDEC decoding (``device='cuda'``). Select it in a config with
 ``configs/_base_/datasets/pipelines/u12_224_torchcodec.py``.
 
-torchcodec needs the FFmpeg shared libraries (4 to 8) at run time;
-``tools/setup.sh`` installs Debian's as root (docs/data_preparation.md).
+torchcodec needs the FFmpeg shared libraries (major versions 4 to 9) at
+run time; ``tools/setup.sh`` installs Debian's as root
+(docs/data_preparation.md).
 """
 from typing import Dict
 
