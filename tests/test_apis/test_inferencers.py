@@ -269,3 +269,37 @@ def test_video_to_text_ranks_a_text_gallery(checkpoints, demo_root):
         assert sorted(pred['text_indices']) == [0, 1, 2]
         assert pred['texts'] == [texts[i] for i in pred['text_indices']]
         assert pred['scores'] == sorted(pred['scores'], reverse=True)
+
+
+def test_qa_first_token_head_answers_as_evaluation_predicts(demo_root):
+    """The official first-token head (no answer names: BPE tokens of the
+    whole vocabulary) answers through the inferencer what the model's
+    ``predict`` gives the evaluation dataset's item of the same clip."""
+    from mmengine.config import Config
+
+    from stoavlp.registry import DATASETS
+    torch.manual_seed(5)
+    model = init_model(CONFIGS['qa'], cfg_options={'model.qa_head': dict(
+        _delete_=True, type='QAFirstTokenHead', width=64,
+        lm_head=dict(type='TiedLMHead', width=64, dropout=0.0))})
+    assert not model.qa_head.needs_answer_names
+    cfg = Config.fromfile(CONFIGS['qa'])
+    cfg.test_dataloader.dataset.data_root = demo_root
+    cfg.test_dataloader.dataset.answer_vocab = None  # no classes here
+    item = DATASETS.build(cfg.test_dataloader.dataset)[0]
+    data = model.data_preprocessor(
+        dict(inputs=[item['inputs']], data_samples=[item['data_samples']]))
+    with torch.no_grad():
+        expected = model.predict(data['inputs'], data['data_samples'])[0]
+    meta = item['data_samples'].metainfo
+    qa = VideoQAInferencer(model, objects_dir=osp.join(demo_root, 'objects'),
+                           show_progress=False)
+    pred = qa(meta['filename'], meta['question'],
+              num_scores=4)['predictions'][0]
+    assert pred['answer'] == expected.pred_answer
+    top = expected.pred_score.topk(4)
+    assert list(pred['scores']) == model.qa_head.label_names(top.indices)
+    np.testing.assert_allclose(list(pred['scores'].values()),
+                               top.values.tolist(), rtol=1e-5)
+    # a token of the 49 408-entry CLIP vocabulary, not a dataset answer
+    assert expected.pred_score.shape == (49408,)
