@@ -73,3 +73,19 @@ def demo_test_videos(demo_root, num=None):
     with open(osp.join(demo_root, 'MSRVTT_JSFUSION_test.csv')) as f:
         ids = [row['video_id'] for row in csv.DictReader(f)]
     return [osp.join(demo_root, 'videos', f'{v}.mp4') for v in ids][:num]
+
+
+def first_test_item(model, config, demo_root, **dataset):
+    """The first item of a config's test dataset on the demo data (with
+    ``dataset`` overrides) and that item as the model's data preprocessor
+    makes it a batch of one: what evaluation feeds the model."""
+    from mmengine.config import Config
+
+    from stoavlp.registry import DATASETS
+    cfg = config if isinstance(config, Config) else Config.fromfile(config)
+    cfg.test_dataloader.dataset.data_root = demo_root
+    cfg.test_dataloader.dataset.update(dataset)
+    item = DATASETS.build(cfg.test_dataloader.dataset)[0]
+    data = model.data_preprocessor(
+        dict(inputs=[item['inputs']], data_samples=[item['data_samples']]))
+    return item, data

@@ -5,8 +5,8 @@ import os.path as osp
 
 import numpy as np
 import torch
-from apis_helpers import (CONFIGS, demo_test_videos, load_tool, model_of,
-                          num_answers)
+from apis_helpers import (CONFIGS, demo_test_videos, first_test_item,
+                          load_tool, model_of, num_answers)
 from PIL import Image
 
 
@@ -73,10 +73,7 @@ def test_extract_features_of_a_dataset_and_of_a_folder(checkpoints, demo_root,
         len(saved['text_to_video'])
     # a video's embedding is the model's for that clip
     model = model_of('retrieval', checkpoints, demo_root)
-    from stoavlp.registry import DATASETS
-    item = DATASETS.build(config.test_dataloader.dataset)[0]
-    data = model.data_preprocessor(dict(inputs=[item['inputs']],
-                                        data_samples=[item['data_samples']]))
+    _, data = first_test_item(model, config, demo_root)
     with torch.no_grad():
         embed = model.video_features(data['inputs'], data['data_samples'])
     np.testing.assert_allclose(saved['video_embed'][0],

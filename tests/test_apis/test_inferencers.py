@@ -18,8 +18,9 @@ from stoavlp.apis import (TextToVideoRetrievalInferencer,
                           VideoTextMatchingInferencer,
                           VideoToTextRetrievalInferencer, init_model)
 
-from apis_helpers import (CONFIGS, DEMO, demo_test_videos, load_tool,
-                          loader_options, model_of, train_dataset_meta)
+from apis_helpers import (CONFIGS, DEMO, demo_test_videos, first_test_item,
+                          load_tool, loader_options, model_of,
+                          train_dataset_meta)
 
 
 def test_init_model_loads_the_checkpoint_and_resolves_model_names(
@@ -202,17 +203,9 @@ def test_gallery_cache_reuse_and_invalidation(checkpoints, demo_root,
 def test_matching_equals_multiple_choice_prediction(checkpoints, demo_root):
     """Scores of candidate texts are the MC evaluation's, and similarity is
     the cosine of the two embeddings."""
-    from mmengine.config import Config
-
-    from stoavlp.registry import DATASETS
     model = model_of('retrieval', checkpoints, demo_root)
-    cfg = Config.fromfile(osp.join(
-        DEMO, 'stoavlp_tiny-u8-res112_1xb16-3e_demo-mc.py'))
-    cfg.test_dataloader.dataset.data_root = demo_root
-    dataset = DATASETS.build(cfg.test_dataloader.dataset)
-    item = dataset[0]
-    data = model.data_preprocessor(
-        dict(inputs=[item['inputs']], data_samples=[item['data_samples']]))
+    item, data = first_test_item(model, osp.join(
+        DEMO, 'stoavlp_tiny-u8-res112_1xb16-3e_demo-mc.py'), demo_root)
     with torch.no_grad():  # what STOAVLPMultipleChoice predicts
         expected = model.score_options(data['inputs'],
                                        data['data_samples'])[0]
@@ -275,20 +268,13 @@ def test_qa_first_token_head_answers_as_evaluation_predicts(demo_root):
     """The official first-token head (no answer names: BPE tokens of the
     whole vocabulary) answers through the inferencer what the model's
     ``predict`` gives the evaluation dataset's item of the same clip."""
-    from mmengine.config import Config
-
-    from stoavlp.registry import DATASETS
     torch.manual_seed(5)
     model = init_model(CONFIGS['qa'], cfg_options={'model.qa_head': dict(
         _delete_=True, type='QAFirstTokenHead', width=64,
         lm_head=dict(type='TiedLMHead', width=64, dropout=0.0))})
     assert not model.qa_head.needs_answer_names
-    cfg = Config.fromfile(CONFIGS['qa'])
-    cfg.test_dataloader.dataset.data_root = demo_root
-    cfg.test_dataloader.dataset.answer_vocab = None  # no classes here
-    item = DATASETS.build(cfg.test_dataloader.dataset)[0]
-    data = model.data_preprocessor(
-        dict(inputs=[item['inputs']], data_samples=[item['data_samples']]))
+    item, data = first_test_item(model, CONFIGS['qa'], demo_root,
+                                 answer_vocab=None)  # no classes here
     with torch.no_grad():
         expected = model.predict(data['inputs'], data['data_samples'])[0]
     meta = item['data_samples'].metainfo
